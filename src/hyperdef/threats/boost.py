@@ -1,0 +1,211 @@
+"""Powered ascent of a batch of missiles: staged solid boosters with two steering laws.
+
+``pitch`` flies a pitch programme (vertical rise, then the thrust pitch above the local
+horizontal falls linearly to a final value, in the vertical plane towards the aim
+point) and can terminate thrust at a commanded speed. ``vtbg`` steers along the
+velocity to be gained towards a minimum-energy Kepler arc to the aim point and
+terminates thrust when that velocity is reached (ballistic missiles).
+
+References
+----------
+.. [1] G. P. Sutton, O. Biblarz, *Rocket Propulsion Elements*, 9th ed., Wiley, 2017,
+   ch. 4 (flight performance, staging, gravity turn and pitch programmes).
+.. [2] R. H. Battin, *An Introduction to the Mathematics and Methods of
+   Astrodynamics*, rev. ed., AIAA, 1999, section 14.8 (velocity-to-be-gained steering
+   and cut-off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
+from hyperdef.core.earth import OMEGA_EARTH_RAD_S
+from hyperdef.core.integrate import Event, IntegrationResult, integrate
+from hyperdef.threats.aero import BodyAero
+from hyperdef.threats.guidance import (
+    dot,
+    great_circle_to_aim,
+    kepler_time_of_flight_s,
+    kepler_velocity_for_range,
+    minimum_energy_flight_path_rad,
+    pitch_programme_direction,
+    unit,
+)
+from hyperdef.threats.vehicles import Booster
+
+THRUST_TERMINATION = Event("thrust_termination", terminal=True, direction=-1)
+_VTBG_ITERATIONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PitchProgramme:
+    """Per-vehicle pitch programme, arrays of shape (B,).
+
+    Attributes
+    ----------
+    vertical_s : ndarray
+        Vertical rise after launch, s.
+    pitch_end_s : ndarray
+        Time after launch when the pitch reaches ``final_pitch_rad``, s.
+    final_pitch_rad : ndarray
+        Final thrust pitch above the local horizontal, rad.
+    cutoff_speed_m_s : ndarray
+        Thrust is terminated when the speed reaches this value (inf: burn out).
+    """
+
+    vertical_s: np.ndarray
+    pitch_end_s: np.ndarray
+    final_pitch_rad: np.ndarray
+    cutoff_speed_m_s: np.ndarray
+
+
+def required_velocity(r_ecef_m: np.ndarray, aim_ecef_m: np.ndarray, *,
+                      iterations: int = _VTBG_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
+    """Inertial velocity (in axes aligned with ECEF now) of a minimum-energy arc to the aim.
+
+    The aim point turns with the Earth during the time of flight: it is rotated by
+    ``omega * tof`` about the polar axis, with the time of flight from the Kepler
+    conic, iterated a few times.
+
+    Returns
+    -------
+    v_required : ndarray, shape (n, 3)
+        Inertial velocity needed now, m/s.
+    tof_s : ndarray, shape (n,)
+        Time of flight to the aim point on that arc, s.
+    """
+    r1 = np.sqrt(dot(r_ecef_m, r_ecef_m))
+    r2 = np.sqrt(dot(aim_ecef_m, aim_ecef_m))
+    tof = np.zeros(r1.shape)
+    for _ in range(iterations):
+        ang = OMEGA_EARTH_RAD_S * tof
+        c, s = np.cos(ang), np.sin(ang)
+        aim = np.stack([c * aim_ecef_m[:, 0] - s * aim_ecef_m[:, 1],
+                        s * aim_ecef_m[:, 0] + c * aim_ecef_m[:, 1], aim_ecef_m[:, 2]], axis=1)
+        psi, horizontal, up = great_circle_to_aim(r_ecef_m, aim)
+        gamma = minimum_energy_flight_path_rad(psi)
+        speed = kepler_velocity_for_range(r1, r2, psi, gamma)
+        tof = kepler_time_of_flight_s(r1, speed, gamma, psi)
+    v_req = speed[:, None] * (np.cos(gamma)[:, None] * horizontal + np.sin(gamma)[:, None] * up)
+    return v_req, tof
+
+
+def inertial_velocity(r_ecef_m: np.ndarray, v_ecef_m_s: np.ndarray) -> np.ndarray:
+    """``v + omega x r``: velocity in inertial axes momentarily aligned with ECEF."""
+    out = v_ecef_m_s.copy()
+    out[:, 0] -= OMEGA_EARTH_RAD_S * r_ecef_m[:, 1]
+    out[:, 1] += OMEGA_EARTH_RAD_S * r_ecef_m[:, 0]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class BoostSystem:
+    """One burning stage for a batch of vehicles (see :class:`hyperdef.core.integrate.System`).
+
+    Attributes
+    ----------
+    steering : str
+        ``pitch`` or ``vtbg``.
+    """
+
+    steering: str
+    aero: BodyAero
+    ref_area_m2: np.ndarray
+    thrust_n: np.ndarray
+    isp_s: np.ndarray
+    t_launch_s: np.ndarray
+    aim_ecef_m: np.ndarray
+    programme: PitchProgramme
+    events: tuple[Event, ...] = (GROUND_IMPACT, THRUST_TERMINATION)
+
+    def _direction(self, t, y, idx):
+        r, v = y[:, 0:3], y[:, 3:6]
+        _, horizontal, up = great_circle_to_aim(r, self.aim_ecef_m[idx])
+        tau = t - self.t_launch_s[idx]
+        p = self.programme
+        if self.steering == "pitch":
+            frac = np.clip((tau - p.vertical_s[idx]) / (p.pitch_end_s[idx] - p.vertical_s[idx]),
+                           0.0, 1.0)
+            pitch = 0.5 * np.pi - (0.5 * np.pi - p.final_pitch_rad[idx]) * frac
+            return pitch_programme_direction(up, horizontal, pitch)
+        v_req, _ = required_velocity(r, self.aim_ecef_m[idx])
+        v_go = unit(v_req - inertial_velocity(r, v))
+        return np.where((tau < p.vertical_s[idx])[:, None], up, v_go)
+
+    def controls(self, t, y, idx, mode):
+        zeros = np.zeros(idx.size)
+        return ({"alpha": zeros, "bank": zeros, "thrust_n": self.thrust_n[idx],
+                 "isp_s": self.isp_s[idx], "thrust_dir": self._direction(t, y, idx)}, mode)
+
+    def derivative(self, t, y, idx, u):
+        return point_mass_derivative(t, y, self.ref_area_m2[idx], self.aero, u)
+
+    def event_values(self, t, y, idx):
+        r, v = y[:, 0:3], y[:, 3:6]
+        if self.steering == "pitch":
+            cutoff = self.programme.cutoff_speed_m_s[idx] - np.sqrt(dot(v, v))
+        else:
+            v_req, _ = required_velocity(r, self.aim_ecef_m[idx])
+            cutoff = dot(v_req - inertial_velocity(r, v), unit(v_req))
+            # no cut-off during the vertical rise, where the gap only grows
+            cutoff = np.where(t - self.t_launch_s[idx] < self.programme.vertical_s[idx],
+                              np.abs(cutoff) + 1.0, cutoff)
+        return np.stack([approx_altitude_m(r), cutoff], axis=1)
+
+
+@dataclass(slots=True)
+class BoostOutcome:
+    """End of the boost for a batch: state, time, and per-stage integration results."""
+
+    t: np.ndarray
+    y: np.ndarray
+    terminated: np.ndarray  # thrust terminated before the last stage burnt out
+    crashed: np.ndarray
+    phases: list[IntegrationResult]
+
+
+def fly_boost(booster: Booster, steering: str, t_launch_s: np.ndarray, y0: np.ndarray,
+              aim_ecef_m: np.ndarray, programme: PitchProgramme, dt_s: float,
+              record_every: int) -> BoostOutcome:
+    """Fly every stage of ``booster`` for a batch; a stage starts when the one below ends.
+
+    Vehicles whose thrust is terminated (or that hit the ground) skip the stages left.
+    The spent stage's inert mass is dropped at each staging; the unburnt propellant of
+    a terminated stage stays with the vehicle until the caller separates the payload.
+    """
+    n = t_launch_s.size
+    t = t_launch_s.astype(float).copy()
+    y = y0.copy()
+    going = np.ones(n, dtype=bool)
+    terminated = np.zeros(n, dtype=bool)
+    crashed = np.zeros(n, dtype=bool)
+    phases = []
+    for k, stage in enumerate(booster.stages):
+        idx = np.flatnonzero(going)
+        if not idx.size:
+            break
+        system = BoostSystem(
+            steering=steering, aero=booster.aero,
+            ref_area_m2=np.full(idx.size, np.pi * 0.25 * stage.diameter_m**2),
+            thrust_n=np.full(idx.size, stage.thrust_n), isp_s=np.full(idx.size, stage.isp_s),
+            t_launch_s=t_launch_s[idx], aim_ecef_m=aim_ecef_m[idx],
+            programme=PitchProgramme(*(np.asarray(a)[idx] for a in (
+                programme.vertical_s, programme.pitch_end_s, programme.final_pitch_rad,
+                programme.cutoff_speed_m_s))))
+        res = integrate(system, t[idx], y[idx], t[idx] + stage.burn_time_s, dt_s,
+                        record_every=record_every)
+        res.samples.index = idx[res.samples.index]
+        res.events.index = idx[res.events.index]
+        phases.append(res)
+        t[idx] = res.t
+        y[idx] = res.y
+        crashed[idx] = res.status == 0
+        terminated[idx] = res.status == 1
+        going[idx] = res.status < 0
+        last = k == len(booster.stages) - 1
+        if not last:  # drop the spent stage of those that burnt out
+            y[idx[res.status < 0], 6] -= stage.inert_mass_kg
+    return BoostOutcome(t=t, y=y, terminated=terminated, crashed=crashed, phases=phases)

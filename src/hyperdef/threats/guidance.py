@@ -1,0 +1,210 @@
+"""Batched guidance laws of the threat vehicles (all arrays (n,) or (n, 3), ECEF).
+
+Each law returns an acceleration command perpendicular to the velocity (what lift can
+give) or a thrust direction; :func:`lift_command_to_alpha_bank` turns a lift command
+into the angle of attack and bank angle that the point-mass dynamics fly.
+
+References
+----------
+.. [1] D. R. Eggers, H. J. Allen, S. E. Neice, "A Comparative Analysis of the
+   Performance of Long-Range Hypervelocity Vehicles", NACA Report 1382, 1958
+   (equilibrium-glide range, used here as the range predictor).
+.. [2] P. Zarchan, *Tactical and Strategic Missile Guidance*, 6th ed., AIAA, 2012,
+   ch. 2 (proportional navigation) and ch. 14 (gravity compensation).
+.. [3] P. Lu, "Entry Guidance: A Unified Method", J. Guidance, Control, and Dynamics
+   37(3), 2014, doi:10.2514/1.62605 (bank angle from a commanded lift vector; heading
+   alignment).
+.. [4] R. H. Battin, *An Introduction to the Mathematics and Methods of
+   Astrodynamics*, rev. ed., AIAA, 1999, ch. 6 (time of flight on a conic) and
+   section 14.8 (velocity-to-be-gained steering).
+.. [5] R. R. Bate, D. D. Mueller, J. E. White, *Fundamentals of Astrodynamics*, Dover,
+   1971, ch. 6 (free-flight range equation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hyperdef.core.atmosphere import altitude_for_density
+from hyperdef.core.earth import GM_EARTH_M3_S2
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot product of (n, 3) arrays."""
+    return np.einsum("ij,ij->i", a, b)
+
+
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross product of (n, 3) arrays, written out."""
+    out = np.empty_like(a)
+    out[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
+    out[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
+    out[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    return out
+
+
+def unit(a: np.ndarray) -> np.ndarray:
+    """Row-wise unit vectors of (n, 3) arrays (zero rows stay zero)."""
+    n = np.sqrt(dot(a, a))
+    return a / np.maximum(n, 1e-300)[:, None]
+
+
+def great_circle_to_aim(r_ecef_m: np.ndarray, aim_ecef_m: np.ndarray):
+    """Range angle and local horizontal direction from positions to aim points.
+
+    Returns
+    -------
+    range_angle_rad : ndarray, shape (n,)
+        Geocentric angle between position and aim point.
+    direction : ndarray, shape (n, 3)
+        Unit horizontal vector at the position along the great circle to the aim.
+    up : ndarray, shape (n, 3)
+        Geocentric unit up vector at the position.
+    """
+    up = unit(r_ecef_m)
+    aim = unit(aim_ecef_m)
+    c = dot(up, aim)
+    tangent = aim - c[:, None] * up
+    s = np.sqrt(dot(tangent, tangent))
+    return np.arctan2(s, c), tangent / np.maximum(s, 1e-300)[:, None], up
+
+
+def heading_error_rad(v_ecef_m_s: np.ndarray, direction: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Signed angle from the horizontal velocity to ``direction``, rad, positive to the right."""
+    vh = v_ecef_m_s - dot(v_ecef_m_s, up)[:, None] * up
+    return -np.arctan2(dot(up, cross(vh, direction)), dot(vh, direction))
+
+
+def eggers_range_m(lift_to_drag: np.ndarray, v0_m_s: np.ndarray, vf_m_s: np.ndarray,
+                   radius_m: np.ndarray) -> np.ndarray:
+    """Equilibrium-glide range ``(L/D)(r/2) ln[(1 - Vf^2/(g r)) / (1 - V0^2/(g r))]`` ([1]).
+
+    ``g r`` is taken as ``GM / r`` (local circular speed squared).
+    """
+    circ2 = GM_EARTH_M3_S2 / radius_m
+    return lift_to_drag * 0.5 * radius_m * np.log((1.0 - vf_m_s**2 / circ2) / (1.0 - v0_m_s**2 / circ2))
+
+
+def eggers_speed_for_range(range_m: np.ndarray, lift_to_drag: np.ndarray, vf_m_s: np.ndarray,
+                           radius_m: np.ndarray) -> np.ndarray:
+    """Glide start speed that gives ``range_m`` by the Eggers formula ([1]), m/s."""
+    circ2 = GM_EARTH_M3_S2 / radius_m
+    ratio = np.exp(-2.0 * range_m / (lift_to_drag * radius_m))
+    return np.sqrt(circ2 * (1.0 - (1.0 - vf_m_s**2 / circ2) * ratio))
+
+
+def required_lift_to_drag(range_to_go_m: np.ndarray, speed_m_s: np.ndarray, vf_m_s: np.ndarray,
+                          radius_m: np.ndarray) -> np.ndarray:
+    """L/D that makes the Eggers range from ``speed`` down to ``vf`` equal ``range_to_go``.
+
+    Returns +inf where the vehicle is already at or below ``vf`` (no energy to spare).
+    """
+    circ2 = GM_EARTH_M3_S2 / radius_m
+    s2 = np.minimum(speed_m_s**2, 0.999 * circ2)
+    log_ratio = np.log((1.0 - vf_m_s**2 / circ2) / (1.0 - s2 / circ2))
+    with np.errstate(divide="ignore"):
+        return np.where(log_ratio > 1e-6, range_to_go_m / (0.5 * radius_m * log_ratio), np.inf)
+
+
+def reference_glide_altitude_m(lift_coefficient: np.ndarray, lift_accel_m_s2: np.ndarray,
+                               speed_m_s: np.ndarray, mass_kg: np.ndarray,
+                               ref_area_m2: np.ndarray) -> np.ndarray:
+    """Altitude at which ``lift_coefficient`` gives the lift acceleration of equilibrium glide.
+
+    ``rho = 2 m a / (CL S V^2)`` inverted through the standard atmosphere.
+    """
+    rho = 2.0 * mass_kg * np.maximum(lift_accel_m_s2, 0.05) / (
+        np.maximum(lift_coefficient, 1e-3) * ref_area_m2 * np.maximum(speed_m_s, 1.0)**2)
+    return altitude_for_density(rho)
+
+
+def proportional_navigation(r_ecef_m: np.ndarray, v_ecef_m_s: np.ndarray, aim_ecef_m: np.ndarray,
+                            nav_gain: float | np.ndarray) -> np.ndarray:
+    """True proportional navigation towards a fixed point, acceleration (n, 3) ([2] ch. 2).
+
+    ``a = N' Vc (Omega x u_los)`` with ``Omega`` the line-of-sight rate and ``Vc`` the
+    closing speed. Gravity compensation is added by the caller.
+    """
+    rel = aim_ecef_m - r_ecef_m
+    dist2 = dot(rel, rel)
+    dist = np.sqrt(dist2)
+    omega = cross(rel, -v_ecef_m_s) / dist2[:, None]
+    closing = dot(rel, v_ecef_m_s) / dist
+    return (nav_gain * closing)[:, None] * cross(omega, rel / dist[:, None])
+
+
+def lift_command_to_alpha_bank(accel_cmd: np.ndarray, v_ecef_m_s: np.ndarray, up: np.ndarray,
+                               dynamic_pressure_pa: np.ndarray, mass_kg: np.ndarray,
+                               ref_area_m2: np.ndarray, mach: np.ndarray, aero) -> tuple[
+                                   np.ndarray, np.ndarray]:
+    """Angle of attack and bank that best give an acceleration command (n, 3) ([3]).
+
+    Only the part of the command perpendicular to the velocity can be produced by
+    lift: its direction sets the bank angle (about the velocity, from the vertical
+    plane, positive to the right), its size the lift coefficient and so, through the
+    vehicle's lift curve, the angle of attack (clamped to the vehicle's limits).
+    """
+    u = unit(v_ecef_m_s)
+    e_up = unit(up - dot(up, u)[:, None] * u)
+    e_side = cross(u, e_up)
+    a_up = dot(accel_cmd, e_up)
+    a_side = dot(accel_cmd, e_side)
+    bank = np.arctan2(a_side, a_up)
+    lift = np.hypot(a_up, a_side)
+    cl = lift * mass_kg / (np.maximum(dynamic_pressure_pa, 1e-9) * ref_area_m2)
+    return aero.alpha_for_lift_coefficient(cl, mach), bank
+
+
+def pitch_programme_direction(up: np.ndarray, horizontal: np.ndarray,
+                              pitch_rad: np.ndarray) -> np.ndarray:
+    """Thrust direction at ``pitch`` above the local horizontal, in the plane of ``horizontal``."""
+    return np.cos(pitch_rad)[:, None] * horizontal + np.sin(pitch_rad)[:, None] * up
+
+
+def kepler_velocity_for_range(r_m: np.ndarray, r_target_m: np.ndarray, range_angle_rad: np.ndarray,
+                              flight_path_rad: np.ndarray, gm: float = GM_EARTH_M3_S2) -> np.ndarray:
+    """Speed on a Kepler conic from radius r1 to r2 over a range angle at a flight-path angle.
+
+    ``v^2 = gm (1 - cos psi) / (r1 cos g [(r1 / r2) cos g - cos(psi + g)])`` ([5] ch. 6,
+    from the conic equation with ``p = r1^2 v^2 cos^2 g / gm``).
+    """
+    cg = np.cos(flight_path_rad)
+    denom = r_m * cg * ((r_m / r_target_m) * cg - np.cos(range_angle_rad + flight_path_rad))
+    return np.sqrt(gm * (1.0 - np.cos(range_angle_rad)) / np.maximum(denom, 1e-6))
+
+
+def kepler_time_of_flight_s(r_m: np.ndarray, speed_m_s: np.ndarray, flight_path_rad: np.ndarray,
+                            range_angle_rad: np.ndarray, gm: float = GM_EARTH_M3_S2) -> np.ndarray:
+    """Time to fly a range angle on the elliptic conic through (r, v, gamma), s ([4] ch. 6).
+
+    Eccentric anomalies of the start and end points through Kepler's equation.
+    """
+    cg = np.cos(flight_path_rad)
+    p = (r_m * speed_m_s * cg) ** 2 / gm
+    a = 1.0 / (2.0 / r_m - speed_m_s**2 / gm)
+    e = np.sqrt(np.maximum(1.0 - p / a, 1e-16))
+    cos_nu1 = np.clip((p / r_m - 1.0) / e, -1.0, 1.0)
+    nu1 = np.where(flight_path_rad >= 0.0, np.arccos(cos_nu1), -np.arccos(cos_nu1))
+    nu2 = nu1 + range_angle_rad
+    k = np.sqrt((1.0 - e) / (1.0 + e))
+    e1 = 2.0 * np.arctan(k * np.tan(0.5 * nu1))
+    e2 = 2.0 * np.arctan(k * np.tan(0.5 * nu2))
+    m1 = e1 - e * np.sin(e1)
+    m2 = e2 - e * np.sin(e2)
+    dm = np.mod(m2 - m1, 2.0 * np.pi)
+    return dm * np.sqrt(a**3 / gm)
+
+
+def minimum_energy_flight_path_rad(range_angle_rad: np.ndarray) -> np.ndarray:
+    """Flight-path angle of the minimum-energy trajectory, ``(pi - psi) / 4`` ([5] ch. 6)."""
+    return 0.25 * (np.pi - range_angle_rad)
+
+
+def minimum_energy_speed_m_s(range_angle_rad: np.ndarray, radius_m: float | np.ndarray,
+                             gm: float = GM_EARTH_M3_S2) -> np.ndarray:
+    """Burnout speed of the minimum-energy trajectory between two points at one radius.
+
+    ``Q = v^2 r / gm = 2 sin(psi/2) / (1 + sin(psi/2))`` ([5] ch. 6, eq. 6.2-17).
+    """
+    s = np.sin(0.5 * range_angle_rad)
+    return np.sqrt(2.0 * s / (1.0 + s) * gm / radius_m)

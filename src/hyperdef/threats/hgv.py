@@ -1,0 +1,307 @@
+"""Hypersonic boost-glide vehicle: booster, pull-out, guided equilibrium glide, terminal dive.
+
+The glide guidance is a predictor-corrector on the Eggers equilibrium-glide range:
+every guidance step it finds the lift-to-drag ratio that spends the vehicle's speed
+exactly over the range left ([1]), takes the angle of attack of that L/D on the
+high-alpha side of the polar (the energy-wasting side, so the vehicle can always
+stretch by returning to max L/D), and flies the altitude at which that angle of attack
+holds equilibrium glide. A second-order loop on altitude error and sink rate commands
+the vertical lift (it damps the phugoid); heading to the aim point is held by the
+lateral lift. Manoeuvre plans add bank-angle S-turns (``weave``) or a pull-up of the
+reference altitude (``skip``). Near the aim, proportional navigation with gravity
+compensation dives onto it ([2]).
+
+References
+----------
+.. [1] D. R. Eggers, H. J. Allen, S. E. Neice, NACA Report 1382, 1958.
+.. [2] P. Zarchan, *Tactical and Strategic Missile Guidance*, 6th ed., AIAA, 2012, ch. 2.
+.. [3] N. X. Vinh, A. Busemann, R. D. Culp, *Hypersonic and Planetary Entry Flight
+   Mechanics*, University of Michigan Press, 1980, ch. 7 (phugoid of the glide).
+.. [4] C. Acton, "Hypersonic Boost-Glide Weapons", Science & Global Security 23,
+   2015, doi:10.1080/08929882.2015.1087242 (boost, pull-up and glide phases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hyperdef.core.atmosphere import ussa76_fast
+from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
+from hyperdef.core.earth import gravity_j2_ecef, rotating_frame_acceleration
+from hyperdef.core.integrate import Event, integrate
+from hyperdef.threats.aero import CavHAero
+from hyperdef.threats.boost import PitchProgramme, fly_boost
+from hyperdef.threats.guidance import (
+    cross,
+    dot,
+    eggers_speed_for_range,
+    great_circle_to_aim,
+    heading_error_rad,
+    lift_command_to_alpha_bank,
+    proportional_navigation,
+    reference_glide_altitude_m,
+    required_lift_to_drag,
+    unit,
+)
+from hyperdef.threats.launch import assemble, launch_geometry, pad_state
+from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
+from hyperdef.threats.vehicles import CAV_H, STARS_BOOSTER, Booster, Glider
+
+MANEUVERS = ("none", "weave", "skip")
+MODE_GLIDE, MODE_DIVE, MODE_PULLOUT = 0, 1, 2
+_SETTLED_ALT_M = 3_000.0
+_SETTLED_SINK_M_S = 100.0
+_SPEED_STEP_M_S = 20.0
+_SPEED_ITERATIONS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class GlideGuidance:
+    """Gains and settings of the glide and dive guidance.
+
+    Attributes
+    ----------
+    terminal_speed_m_s : float
+        Speed the range predictor plans to reach at the start of the dive, m/s.
+    dive_range_per_alt : float
+        The dive starts when the ground range to go falls below this multiple of altitude.
+    altitude_omega_rad_s, altitude_zeta : float
+        Natural frequency (rad/s) and damping of the altitude loop.
+    max_vertical_cmd_m_s2 : float
+        Limit on the altitude loop's correction, m/s^2.
+    max_sink_rate_m_s : float
+        Limit on the climb or sink rate the altitude loop asks for, m/s.
+    heading_gain_per_s : float
+        Turn rate commanded per radian of heading error, 1/s.
+    max_lateral_m_s2 : float
+        Limit on the heading-hold lateral acceleration, m/s^2.
+    nav_gain : float
+        Effective navigation ratio N' of the terminal dive.
+    weave_amplitude_rad, weave_period_s : float
+        Bank amplitude and period of the ``weave`` S-turns.
+    skip_rise_m : float
+        Pull-up of the reference altitude in the ``skip`` manoeuvre, m.
+    skip_window : tuple of float
+        Fractions of the glide range over which the skip's reference rises and falls.
+    """
+
+    terminal_speed_m_s: float = 1_600.0
+    dive_range_per_alt: float = 2.0
+    altitude_omega_rad_s: float = 0.02
+    altitude_zeta: float = 0.8
+    max_vertical_cmd_m_s2: float = 10.0
+    max_sink_rate_m_s: float = 150.0
+    heading_gain_per_s: float = 0.02
+    max_lateral_m_s2: float = 10.0
+    nav_gain: float = 4.0
+    weave_amplitude_rad: float = np.radians(40.0)
+    weave_period_s: float = 150.0
+    skip_rise_m: float = 20_000.0
+    skip_window: tuple[float, float] = (0.3, 0.6)
+
+
+@dataclass(frozen=True, slots=True)
+class GlideSystem:
+    """Unpowered glide and dive of a batch of gliders (an integrator ``System``).
+
+    Attributes are per-vehicle arrays of shape (B,) or (B, 3).
+    """
+
+    aero: CavHAero
+    ref_area_m2: np.ndarray
+    aim_ecef_m: np.ndarray
+    maneuver: np.ndarray
+    t_glide_start_s: np.ndarray
+    glide_range_m: np.ndarray
+    guidance: GlideGuidance
+    events: tuple[Event, ...] = (GROUND_IMPACT,)
+
+    def controls(self, t, y, idx, mode):
+        g = self.guidance
+        r, v, mass = y[:, 0:3], y[:, 3:6], y[:, 6]
+        aim = self.aim_ecef_m[idx]
+        area = self.ref_area_m2[idx]
+        radius = np.sqrt(dot(r, r))
+        alt = approx_altitude_m(r)
+        rho, sound = ussa76_fast(alt)
+        speed = np.sqrt(dot(v, v))
+        mach = speed / sound
+        q = 0.5 * rho * speed * speed
+        psi, to_aim, up = great_circle_to_aim(r, aim)
+        range_to_go = psi * np.sqrt(dot(aim, aim))
+        sink = dot(v, up)
+
+        # accelerations other than lift: gravity, rotating frame, drag at the current alpha
+        other = gravity_j2_ecef(r) + rotating_frame_acceleration(r, v)
+        horizontal2 = speed * speed - sink * sink
+        hold_alt = -dot(other, up) - horizontal2 / radius  # vertical lift for zero h''
+
+        # range predictor: L/D that spends the speed over the range left
+        glide_left = np.maximum(range_to_go - g.dive_range_per_alt * alt, 0.0)
+        ld_req = required_lift_to_drag(glide_left, speed, np.full(idx.size, g.terminal_speed_m_s),
+                                       radius)
+        alpha_cmd = self.aero.alpha_for_lift_to_drag(np.minimum(ld_req, 50.0), mach)
+        cl_cmd, _ = self.aero.coefficients(alpha_cmd, mach)
+        h_ref = reference_glide_altitude_m(cl_cmd, hold_alt, speed, mass, area)
+        # rate of the reference as the vehicle slows (drag = lift / (L/D) in equilibrium):
+        # feeding it forward removes the lag of the altitude loop behind a falling reference
+        decel = hold_alt / self.aero.lift_to_drag(alpha_cmd, mach)
+        slower = speed - _SPEED_STEP_M_S
+        h_ref_slower = reference_glide_altitude_m(cl_cmd, hold_alt, slower, mass, area)
+        sink_ref = (h_ref - h_ref_slower) / _SPEED_STEP_M_S * (-decel)
+        # pull-out until the vehicle first settles near its reference, then glide, then dive
+        settled = (np.abs(alt - h_ref) < _SETTLED_ALT_M) & (np.abs(sink) < _SETTLED_SINK_M_S)
+        mode = np.where(mode == MODE_PULLOUT, np.where(settled, MODE_GLIDE, MODE_PULLOUT), mode)
+        mode = np.where((mode == MODE_DIVE) | (range_to_go < g.dive_range_per_alt * alt),
+                        MODE_DIVE, mode)
+        man = self.maneuver[idx]
+        flown = 1.0 - range_to_go / np.maximum(self.glide_range_m[idx], 1.0)
+        lo, hi = g.skip_window
+        bump = np.where((flown > lo) & (flown < hi), np.sin(np.pi * (flown - lo) / (hi - lo)) ** 2,
+                        0.0)
+        h_ref = h_ref + np.where(man == MANEUVERS.index("skip"), g.skip_rise_m * bump, 0.0)
+        w = g.altitude_omega_rad_s
+        # altitude error -> sink-rate demand (limited, so a vehicle far above its reference
+        # descends at a bounded rate instead of diving into dense air), then sink-rate loop;
+        # for small errors this is the PD law w^2 dh + 2 zeta w (dh/dt)
+        sink_demand = sink_ref + np.clip(w / (2.0 * g.altitude_zeta) * (h_ref - alt),
+                                         -g.max_sink_rate_m_s, g.max_sink_rate_m_s)
+        correction = np.clip(2.0 * g.altitude_zeta * w * (sink_demand - sink),
+                             -g.max_vertical_cmd_m_s2, g.max_vertical_cmd_m_s2)
+        a_up = hold_alt + correction
+        a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(v, to_aim, up),
+                         -g.max_lateral_m_s2, g.max_lateral_m_s2)
+        weave_bank = g.weave_amplitude_rad * np.sin(
+            2.0 * np.pi * (t - self.t_glide_start_s[idx]) / g.weave_period_s)
+        a_side = a_side + np.where(man == MANEUVERS.index("weave"),
+                                   np.maximum(a_up, 0.0) * np.tan(weave_bank), 0.0)
+        side_dir = unit(cross(v, up))  # to the right of the flight path
+        glide_cmd = a_up[:, None] * up + a_side[:, None] * side_dir
+
+        # terminal dive: proportional navigation plus gravity compensation
+        dive_cmd = proportional_navigation(r, v, aim, g.nav_gain) - other
+        cmd = np.where((mode == MODE_DIVE)[:, None], dive_cmd, glide_cmd)
+        alpha, bank = lift_command_to_alpha_bank(cmd, v, up, q, mass, area, mach, self.aero)
+        return {"alpha": alpha, "bank": bank}, mode
+
+    def derivative(self, t, y, idx, u):
+        return point_mass_derivative(t, y, self.ref_area_m2[idx], self.aero, u)
+
+    def event_values(self, t, y, idx):
+        return approx_altitude_m(y[:, 0:3])[:, None]
+
+
+@dataclass(frozen=True, slots=True)
+class BoostPlan:
+    """How the booster delivers the glider (per-class constants).
+
+    Attributes
+    ----------
+    vertical_s : float
+        Vertical rise, s.
+    pitch_end_fraction : float
+        Fraction of the total burn time at which the pitch programme ends.
+    final_pitch_deg : float
+        Final thrust pitch above the horizon, deg.
+    boost_range_per_speed2 : float
+        Ground range covered from launch to the start of the glide per square of the
+        glide start speed, m/(m/s)^2 (the boost range grows with the energy given; 0.0255
+        puts 450 km behind a 4.2 km/s burnout, as flown with the default programme).
+    planning_lift_to_drag : float
+        L/D at which the glide start speed is sized: below the glider's maximum so the
+        guidance can both stretch and shorten the glide.
+    """
+
+    vertical_s: float = 6.0
+    pitch_end_fraction: float = 0.55
+    final_pitch_deg: float = 5.0
+    boost_range_per_speed2: float = 0.0255
+    planning_lift_to_drag: float = 2.9
+
+
+def fly_hgv(
+    launch_lla: np.ndarray,
+    aim_lla: np.ndarray,
+    t_launch_s: np.ndarray,
+    maneuver: np.ndarray,
+    *,
+    glider: Glider = CAV_H,
+    booster: Booster = STARS_BOOSTER,
+    plan: BoostPlan = BoostPlan(),
+    guidance: GlideGuidance = GlideGuidance(),
+    dt_s: float = 0.5,
+    boost_dt_s: float = 0.25,
+    record_dt_s: float = 1.0,
+    max_flight_s: float = 7_200.0,
+) -> Trajectory:
+    """Fly a batch of boost-glide vehicles from launch to impact.
+
+    Parameters
+    ----------
+    launch_lla, aim_lla : ndarray, shape (B, 3)
+        Launch and aim points (lat rad, lon rad, alt m).
+    t_launch_s : ndarray, shape (B,)
+        Launch times, s from the epoch.
+    maneuver : ndarray of int, shape (B,)
+        Index into :data:`MANEUVERS`.
+    glider, booster, plan, guidance
+        Vehicle and guidance parameters.
+    dt_s, boost_dt_s : float
+        Integration steps of the glide and of the boost, s.
+    record_dt_s : float
+        Interval of the recorded samples, s.
+    max_flight_s : float
+        Flight-time limit, s.
+
+    Returns
+    -------
+    Trajectory
+    """
+    launch_ecef, aim_ecef, range_m = launch_geometry(launch_lla, aim_lla)
+    n = range_m.size
+    radius = np.sqrt(np.einsum("ij,ij->i", aim_ecef, aim_ecef))
+    v0, glide_range = glide_start_speed(range_m, radius, plan, guidance.terminal_speed_m_s)
+    total_burn = sum(s.burn_time_s for s in booster.stages)
+    programme = PitchProgramme(
+        vertical_s=np.full(n, plan.vertical_s),
+        pitch_end_s=np.full(n, plan.pitch_end_fraction * total_burn),
+        final_pitch_rad=np.full(n, np.radians(plan.final_pitch_deg)),
+        cutoff_speed_m_s=v0)
+    y0 = pad_state(launch_ecef, booster.launch_mass_kg(glider.mass_kg))
+    t_launch_s = np.asarray(t_launch_s, float)
+    boost = fly_boost(booster, "pitch", t_launch_s, y0, aim_ecef, programme, boost_dt_s,
+                      max(1, round(record_dt_s / boost_dt_s)))
+    y = boost.y.copy()
+    y[:, 6] = glider.mass_kg  # the glider separates
+    system = GlideSystem(aero=glider.aero, ref_area_m2=np.full(n, glider.ref_area_m2),
+                         aim_ecef_m=aim_ecef, maneuver=np.asarray(maneuver, np.int64),
+                         t_glide_start_s=boost.t, glide_range_m=glide_range, guidance=guidance)
+    going = ~boost.crashed
+    glide = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t),
+                      dt_s, mode0=np.full(n, MODE_PULLOUT),
+                      record_every=max(1, round(record_dt_s / dt_s)))
+    parts = [(res.samples, PHASE_CODE["boost"]) for res in boost.phases]
+    codes = np.empty(3, np.int64)
+    codes[[MODE_GLIDE, MODE_DIVE, MODE_PULLOUT]] = [PHASE_CODE["glide"], PHASE_CODE["dive"],
+                                                    PHASE_CODE["pullout"]]
+    glide_phase = codes[glide.samples.mode]
+    impact = boost.crashed | (glide.status == 0)
+    return assemble(np.full(n, "hgv"), parts + [(glide.samples, glide_phase)],
+                    np.full(n, glider.nose_radius_m), launch_lla, aim_lla, impact)
+
+
+def glide_start_speed(range_m: np.ndarray, radius_m: np.ndarray, plan: BoostPlan,
+                      terminal_speed_m_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Glide start speed (m/s) and glide range (m) that together cover ``range_m``.
+
+    Solves ``range = k V0^2 + R_Eggers(V0)`` (boost range plus equilibrium-glide range at
+    the planning L/D) by fixed-point iteration.
+    """
+    vf = np.full(range_m.shape, terminal_speed_m_s)
+    v0 = np.full(range_m.shape, 3_000.0)
+    for _ in range(_SPEED_ITERATIONS):
+        glide_range = np.maximum(range_m - plan.boost_range_per_speed2 * v0**2, 0.0)
+        v0 = eggers_speed_for_range(glide_range, plan.planning_lift_to_drag, vf, radius_m)
+    return v0, glide_range

@@ -1,0 +1,214 @@
+"""Truth trajectories of a batch of threats, kept flat and columnar.
+
+A :class:`Trajectory` holds B objects in one set of arrays: rows are (object, time)
+samples sorted by object then time, and ``offsets`` (B + 1,) gives each object's rows,
+as an Arrow list column would. Flights of different lengths need no padding, and the
+table written to ``truth.parquet`` is the arrays themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from hyperdef.core.atmosphere import ussa76
+from hyperdef.core.frames import ecef_to_lla, geodesic_distance_m
+from hyperdef.threats.aero import stagnation_heat_flux_w_m2
+
+#: phase codes stored per sample
+PHASES = ("boost", "coast", "pullout", "glide", "dive", "cruise", "reentry")
+PHASE_CODE = {name: i for i, name in enumerate(PHASES)}
+
+
+@dataclass(frozen=True, slots=True)
+class Trajectory:
+    """Sampled truth of B objects.
+
+    Attributes
+    ----------
+    kind : ndarray of str, shape (B,)
+        ``hgv``, ``hcm`` or ``ballistic``.
+    offsets : ndarray, shape (B + 1,)
+        Rows of object i are ``offsets[i]:offsets[i + 1]``.
+    t : ndarray, shape (M,)
+        Time from the scenario epoch, s.
+    r_ecef_m, v_ecef_m_s, a_ecef_m_s2 : ndarray, shape (M, 3)
+        ECEF position (m), velocity relative to the Earth (m/s), acceleration in the
+        rotating frame (m/s^2).
+    lla : ndarray, shape (M, 3)
+        Geodetic latitude (rad), longitude (rad), altitude above WGS-84 (m).
+    mass_kg, mach, dynamic_pressure_pa, heat_flux_w_m2 : ndarray, shape (M,)
+        Mass, Mach number, dynamic pressure and Sutton-Graves stagnation heat flux.
+    phase : ndarray, shape (M,)
+        Index into :data:`PHASES`.
+    launch_lla, aim_lla : ndarray, shape (B, 3)
+        Launch and aim points (rad, rad, m).
+    status : ndarray of str, shape (B,)
+        ``impact`` when the object reached the ground, else ``time_limit``.
+    """
+
+    kind: np.ndarray
+    offsets: np.ndarray
+    t: np.ndarray
+    r_ecef_m: np.ndarray
+    v_ecef_m_s: np.ndarray
+    a_ecef_m_s2: np.ndarray
+    lla: np.ndarray
+    mass_kg: np.ndarray
+    mach: np.ndarray
+    dynamic_pressure_pa: np.ndarray
+    heat_flux_w_m2: np.ndarray
+    phase: np.ndarray
+    launch_lla: np.ndarray
+    aim_lla: np.ndarray
+    status: np.ndarray
+
+    @property
+    def n_objects(self) -> int:
+        """Number of objects B."""
+        return int(self.offsets.size - 1)
+
+    @property
+    def object_index(self) -> np.ndarray:
+        """Object index of every row, shape (M,)."""
+        return np.repeat(np.arange(self.n_objects), np.diff(self.offsets))
+
+    def rows(self, i: int) -> slice:
+        """Row slice of object ``i``."""
+        return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+    @property
+    def last_row(self) -> np.ndarray:
+        """Index of each object's final sample, shape (B,)."""
+        return self.offsets[1:] - 1
+
+    @property
+    def impact_lla(self) -> np.ndarray:
+        """Final geodetic position of each object (the impact point when ``status`` is impact)."""
+        return self.lla[self.last_row]
+
+    @property
+    def flight_time_s(self) -> np.ndarray:
+        """Time from first to last sample of each object, s."""
+        return self.t[self.last_row] - self.t[self.offsets[:-1]]
+
+    @property
+    def miss_to_aim_m(self) -> np.ndarray:
+        """Distance on the ellipsoid from the final point to the aim point, m."""
+        end = self.impact_lla.copy()
+        end[:, 2] = 0.0
+        aim = self.aim_lla.copy()
+        aim[:, 2] = 0.0
+        return geodesic_distance_m(end, aim)
+
+    @property
+    def ground_range_m(self) -> np.ndarray:
+        """Distance on the ellipsoid from the launch point to the final point, m."""
+        end = self.impact_lla.copy()
+        end[:, 2] = 0.0
+        start = self.launch_lla.copy()
+        start[:, 2] = 0.0
+        return geodesic_distance_m(start, end)
+
+    def downrange_m(self) -> np.ndarray:
+        """Ellipsoidal distance of every sample from its object's launch point, m, shape (M,)."""
+        start = self.launch_lla[self.object_index].copy()
+        start[:, 2] = 0.0
+        here = self.lla.copy()
+        here[:, 2] = 0.0
+        return geodesic_distance_m(start, here)
+
+    def to_table(self) -> pa.Table:
+        """The truth table of DESIGN.md (``truth.parquet``), lat/lon in degrees.
+
+        Columns: object_id, kind, t, x, y, z, vx, vy, vz, lat, lon, alt, mach, plus
+        ax, ay, az, mass, dynamic_pressure, heat_flux and phase.
+        """
+        idx = self.object_index
+        columns = {
+            "object_id": pa.array(idx, pa.int32()),
+            "kind": pa.array(self.kind[idx], pa.string()),
+            "t": self.t,
+            "x": self.r_ecef_m[:, 0], "y": self.r_ecef_m[:, 1], "z": self.r_ecef_m[:, 2],
+            "vx": self.v_ecef_m_s[:, 0], "vy": self.v_ecef_m_s[:, 1], "vz": self.v_ecef_m_s[:, 2],
+            "lat": np.degrees(self.lla[:, 0]), "lon": np.degrees(self.lla[:, 1]),
+            "alt": self.lla[:, 2],
+            "mach": self.mach,
+            "ax": self.a_ecef_m_s2[:, 0], "ay": self.a_ecef_m_s2[:, 1],
+            "az": self.a_ecef_m_s2[:, 2],
+            "mass": self.mass_kg,
+            "dynamic_pressure": self.dynamic_pressure_pa,
+            "heat_flux": self.heat_flux_w_m2,
+            "phase": pa.array(np.asarray(PHASES)[self.phase], pa.string()),
+        }
+        units = {"t": "s", "x": "m", "y": "m", "z": "m", "vx": "m/s", "vy": "m/s", "vz": "m/s",
+                 "lat": "deg", "lon": "deg", "alt": "m", "ax": "m/s^2", "ay": "m/s^2",
+                 "az": "m/s^2", "mass": "kg", "dynamic_pressure": "Pa", "heat_flux": "W/m^2"}
+        fields = [pa.field(name, pa.array(col).type if not isinstance(col, pa.Array) else col.type,
+                           metadata={"unit": units[name]} if name in units else None)
+                  for name, col in columns.items()]
+        schema = pa.schema(fields, metadata={"frame": "ECEF WGS-84", "time": "s from epoch"})
+        return pa.table(list(columns.values()), schema=schema)
+
+
+def build_trajectory(
+    kind: np.ndarray,
+    index: np.ndarray,
+    t: np.ndarray,
+    y: np.ndarray,
+    dydt: np.ndarray,
+    phase: np.ndarray,
+    nose_radius_m: np.ndarray,
+    launch_lla: np.ndarray,
+    aim_lla: np.ndarray,
+    status: np.ndarray,
+) -> Trajectory:
+    """Assemble a :class:`Trajectory` from integrator samples of several phases.
+
+    Parameters
+    ----------
+    kind : ndarray of str, shape (B,)
+    index, t, phase : ndarray, shape (M,)
+        Object index, time (s) and phase code of each sample, in any order.
+    y, dydt : ndarray, shape (M, 7)
+        Point-mass state and its derivative.
+    nose_radius_m : ndarray, shape (B,)
+        Nose radius per object for the Sutton-Graves heat flux, m.
+    launch_lla, aim_lla : ndarray, shape (B, 3)
+    status : ndarray of str, shape (B,)
+    """
+    order = np.lexsort((t, index))
+    index, t, y, dydt, phase = index[order], t[order], y[order], dydt[order], phase[order]
+    # phases meet at one instant: keep the later phase's sample of a repeated time
+    dup = np.zeros(index.size, dtype=bool)
+    dup[:-1] = (index[1:] == index[:-1]) & (np.abs(t[1:] - t[:-1]) < 1e-9)
+    keep = ~dup
+    index, t, y, dydt, phase = index[keep], t[keep], y[keep], dydt[keep], phase[keep]
+    n_objects = len(kind)
+    counts = np.bincount(index, minlength=n_objects)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    r = y[:, 0:3]
+    v = y[:, 3:6]
+    lla = ecef_to_lla(r)
+    atm = ussa76(np.maximum(lla[:, 2], -5_000.0))
+    speed = np.sqrt(np.einsum("ij,ij->i", v, v))
+    density = np.asarray(atm.density)
+    return Trajectory(
+        kind=np.asarray(kind, dtype=object),
+        offsets=offsets,
+        t=t,
+        r_ecef_m=r,
+        v_ecef_m_s=v,
+        a_ecef_m_s2=dydt[:, 3:6],
+        lla=lla,
+        mass_kg=y[:, 6],
+        mach=speed / np.asarray(atm.speed_of_sound),
+        dynamic_pressure_pa=0.5 * density * speed**2,
+        heat_flux_w_m2=stagnation_heat_flux_w_m2(density, speed, nose_radius_m[index]),
+        phase=phase.astype(np.int8),
+        launch_lla=np.asarray(launch_lla, float),
+        aim_lla=np.asarray(aim_lla, float),
+        status=np.asarray(status, dtype=object),
+    )
