@@ -69,6 +69,7 @@ def fly_ballistic(
     dt_s: float = 0.5,
     boost_dt_s: float = 0.2,
     record_dt_s: float = 1.0,
+    isp_scale: np.ndarray | None = None,
     shooting_passes: int = 3,
     max_flight_s: float = 7_200.0,
 ) -> Trajectory:
@@ -88,6 +89,8 @@ def fly_ballistic(
         Integration steps of free flight and of the boost, s.
     record_dt_s : float
         Interval of the recorded samples, s.
+    isp_scale : ndarray, shape (B,), optional
+        Booster specific-impulse multiplier per vehicle (dispersions).
     shooting_passes : int
         Extra flights that correct the guidance aim point by the previous miss.
     max_flight_s : float
@@ -105,7 +108,7 @@ def fly_ballistic(
     for _ in range(shooting_passes + 1):
         guide_ecef = lla_to_ecef(guide_lla)
         boost = fly_boost(booster, "vtbg", t_launch_s, y0, guide_ecef, programme, boost_dt_s,
-                          max(1, round(record_dt_s / boost_dt_s)))
+                          max(1, round(record_dt_s / boost_dt_s)), isp_scale=isp_scale)
         y = boost.y.copy()
         y[:, 6] = rv.mass_kg  # the re-entry vehicle separates
         system = FreeFallSystem(aero=BodyAero(cd_hypersonic=rv.cd_hypersonic),

@@ -169,14 +169,17 @@ class BoostOutcome:
 
 def fly_boost(booster: Booster, steering: str, t_launch_s: np.ndarray, y0: np.ndarray,
               aim_ecef_m: np.ndarray, programme: PitchProgramme, dt_s: float,
-              record_every: int) -> BoostOutcome:
+              record_every: int, isp_scale: np.ndarray | None = None) -> BoostOutcome:
     """Fly every stage of ``booster`` for a batch; a stage starts when the one below ends.
 
     Vehicles whose thrust is terminated (or that hit the ground) skip the stages left.
     The spent stage's inert mass is dropped at each staging; the unburnt propellant of
     a terminated stage stays with the vehicle until the caller separates the payload.
+    ``isp_scale`` (B,) multiplies each vehicle's specific impulse and thrust (same
+    propellant flow), for performance dispersions.
     """
     n = t_launch_s.size
+    scale = np.ones(n) if isp_scale is None else np.asarray(isp_scale, float)
     t = t_launch_s.astype(float).copy()
     y = y0.copy()
     going = np.ones(n, dtype=bool)
@@ -190,7 +193,7 @@ def fly_boost(booster: Booster, steering: str, t_launch_s: np.ndarray, y0: np.nd
         system = BoostSystem(
             steering=steering, aero=booster.aero,
             ref_area_m2=np.full(idx.size, np.pi * 0.25 * stage.diameter_m**2),
-            thrust_n=np.full(idx.size, stage.thrust_n), isp_s=np.full(idx.size, stage.isp_s),
+            thrust_n=stage.thrust_n * scale[idx], isp_s=stage.isp_s * scale[idx],
             t_launch_s=t_launch_s[idx], aim_ecef_m=aim_ecef_m[idx],
             programme=PitchProgramme(*(np.asarray(a)[idx] for a in (
                 programme.vertical_s, programme.pitch_end_s, programme.final_pitch_rad,

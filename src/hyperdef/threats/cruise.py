@@ -30,6 +30,7 @@ from hyperdef.threats.aero import LiftingBodyAero
 from hyperdef.threats.boost import PitchProgramme, fly_boost
 from hyperdef.threats.guidance import (
     cross,
+    dive_due,
     dot,
     great_circle_to_aim,
     heading_error_rad,
@@ -60,8 +61,8 @@ class CruiseGuidance:
         Turn rate per radian of heading error, 1/s.
     max_lateral_m_s2 : float
         Limit of the heading loop, m/s^2.
-    dive_range_per_alt : float
-        The dive starts when the ground range to go falls below this multiple of altitude.
+    dive_turn_margin : float
+        Fraction of the turn capability the dive may plan to use (see ``dive_due``).
     nav_gain : float
         Navigation ratio of the dive.
     """
@@ -72,7 +73,7 @@ class CruiseGuidance:
     speed_gain_per_s: float = 0.05
     heading_gain_per_s: float = 0.03
     max_lateral_m_s2: float = 15.0
-    dive_range_per_alt: float = 1.5
+    dive_turn_margin: float = 0.5
     nav_gain: float = 4.0
 
 
@@ -101,7 +102,9 @@ class CruiseSystem:
         range_to_go = psi * np.sqrt(dot(aim, aim))
         sink = dot(v, up)
         fuel_left = mass > c.dry_mass_kg + 1e-6
-        mode = np.where((mode == MODE_DIVE) | (range_to_go < g.dive_range_per_alt * alt), MODE_DIVE,
+        cl_max, _ = c.aero.coefficients(np.full(idx.size, np.radians(c.aero.alpha_max_deg)), mach)
+        dive = dive_due(range_to_go, alt, speed, q * cl_max * area / mass, g.dive_turn_margin)
+        mode = np.where((mode == MODE_DIVE) | dive, MODE_DIVE,
                         np.where(fuel_left, MODE_CRUISE, MODE_GLIDE))
         other = gravity_j2_ecef(r) + rotating_frame_acceleration(r, v)
         radius = np.sqrt(dot(r, r))
@@ -151,8 +154,8 @@ class CruiseBoostPlan:
     """
 
     vertical_s: float = 3.0
-    pitch_end_fraction: float = 0.9
-    final_pitch_deg: float = 12.0
+    pitch_end_fraction: float = 0.7
+    final_pitch_deg: float = 4.0
 
 
 def fly_hcm(
@@ -166,6 +169,7 @@ def fly_hcm(
     guidance: CruiseGuidance = CruiseGuidance(),
     dt_s: float = 0.25,
     record_dt_s: float = 1.0,
+    isp_scale: np.ndarray | None = None,
     max_flight_s: float = 7_200.0,
 ) -> Trajectory:
     """Fly a batch of hypersonic cruise missiles from launch to impact.
@@ -182,6 +186,8 @@ def fly_hcm(
         Integration step, s.
     record_dt_s : float
         Interval of the recorded samples, s.
+    isp_scale : ndarray, shape (B,), optional
+        Booster specific-impulse multiplier per vehicle (dispersions).
     max_flight_s : float
         Flight-time limit, s.
     """
@@ -197,7 +203,7 @@ def fly_hcm(
     mass0 = booster.launch_mass_kg(cruiser.dry_mass_kg + cruiser.fuel_mass_kg)
     record_every = max(1, round(record_dt_s / dt_s))
     boost = fly_boost(booster, "pitch", t_launch_s, pad_state(launch_ecef, mass0), aim_ecef,
-                      programme, dt_s, record_every)
+                      programme, dt_s, record_every, isp_scale=isp_scale)
     y = boost.y.copy()
     y[:, 6] = cruiser.dry_mass_kg + cruiser.fuel_mass_kg
     cruise_speed = cruiser.cruise_mach * float(ussa76(cruiser.cruise_alt_m).speed_of_sound)

@@ -155,6 +155,20 @@ def lift_command_to_alpha_bank(accel_cmd: np.ndarray, v_ecef_m_s: np.ndarray, up
     return aero.alpha_for_lift_coefficient(cl, mach), bank
 
 
+def dive_due(range_to_go_m: np.ndarray, alt_m: np.ndarray, speed_m_s: np.ndarray,
+             max_lift_accel_m_s2: np.ndarray, margin: float) -> np.ndarray:
+    """Whether a vehicle in level flight should start its terminal dive now.
+
+    The circular arc from level flight through a point ``d`` ahead and ``h`` below has
+    radius ``(d^2 + h^2) / (2 h)``; the tightest radius the vehicle can turn, pulling
+    down with gravity, is ``V^2 / (a_lift_max + g)``. The dive starts when the arc needs
+    ``margin`` of that turn capability (its radius is the tightest radius / margin),
+    leaving the rest for the proportional-navigation corrections.
+    """
+    needed = (range_to_go_m**2 + alt_m**2) / (2.0 * np.maximum(alt_m, 1.0))
+    return needed * margin <= speed_m_s**2 / (max_lift_accel_m_s2 + 9.80665)
+
+
 def pitch_programme_direction(up: np.ndarray, horizontal: np.ndarray,
                               pitch_rad: np.ndarray) -> np.ndarray:
     """Thrust direction at ``pitch`` above the local horizontal, in the plane of ``horizontal``."""

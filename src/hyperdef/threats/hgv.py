@@ -35,6 +35,7 @@ from hyperdef.threats.aero import CavHAero
 from hyperdef.threats.boost import PitchProgramme, fly_boost
 from hyperdef.threats.guidance import (
     cross,
+    dive_due,
     dot,
     eggers_speed_for_range,
     great_circle_to_aim,
@@ -66,7 +67,9 @@ class GlideGuidance:
     terminal_speed_m_s : float
         Speed the range predictor plans to reach at the start of the dive, m/s.
     dive_range_per_alt : float
-        The dive starts when the ground range to go falls below this multiple of altitude.
+        Ground range of the dive per unit altitude, used by the range predictor.
+    dive_turn_margin : float
+        Fraction of the turn capability the dive may plan to use (see ``dive_due``).
     altitude_omega_rad_s, altitude_zeta : float
         Natural frequency (rad/s) and damping of the altitude loop.
     max_vertical_cmd_m_s2 : float
@@ -89,6 +92,7 @@ class GlideGuidance:
 
     terminal_speed_m_s: float = 1_600.0
     dive_range_per_alt: float = 2.0
+    dive_turn_margin: float = 0.5
     altitude_omega_rad_s: float = 0.02
     altitude_zeta: float = 0.8
     max_vertical_cmd_m_s2: float = 10.0
@@ -154,8 +158,10 @@ class GlideSystem:
         # pull-out until the vehicle first settles near its reference, then glide, then dive
         settled = (np.abs(alt - h_ref) < _SETTLED_ALT_M) & (np.abs(sink) < _SETTLED_SINK_M_S)
         mode = np.where(mode == MODE_PULLOUT, np.where(settled, MODE_GLIDE, MODE_PULLOUT), mode)
-        mode = np.where((mode == MODE_DIVE) | (range_to_go < g.dive_range_per_alt * alt),
-                        MODE_DIVE, mode)
+        cl_max, _ = self.aero.coefficients(np.full(idx.size, np.radians(self.aero.alpha_max_deg)),
+                                           mach)
+        dive = dive_due(range_to_go, alt, speed, q * cl_max * area / mass, g.dive_turn_margin)
+        mode = np.where((mode == MODE_DIVE) | dive, MODE_DIVE, mode)
         man = self.maneuver[idx]
         flown = 1.0 - range_to_go / np.maximum(self.glide_range_m[idx], 1.0)
         lo, hi = g.skip_window
@@ -234,6 +240,7 @@ def fly_hgv(
     dt_s: float = 0.5,
     boost_dt_s: float = 0.25,
     record_dt_s: float = 1.0,
+    isp_scale: np.ndarray | None = None,
     max_flight_s: float = 7_200.0,
 ) -> Trajectory:
     """Fly a batch of boost-glide vehicles from launch to impact.
@@ -252,6 +259,8 @@ def fly_hgv(
         Integration steps of the glide and of the boost, s.
     record_dt_s : float
         Interval of the recorded samples, s.
+    isp_scale : ndarray, shape (B,), optional
+        Booster specific-impulse multiplier per vehicle (dispersions).
     max_flight_s : float
         Flight-time limit, s.
 
@@ -272,7 +281,7 @@ def fly_hgv(
     y0 = pad_state(launch_ecef, booster.launch_mass_kg(glider.mass_kg))
     t_launch_s = np.asarray(t_launch_s, float)
     boost = fly_boost(booster, "pitch", t_launch_s, y0, aim_ecef, programme, boost_dt_s,
-                      max(1, round(record_dt_s / boost_dt_s)))
+                      max(1, round(record_dt_s / boost_dt_s)), isp_scale=isp_scale)
     y = boost.y.copy()
     y[:, 6] = glider.mass_kg  # the glider separates
     system = GlideSystem(aero=glider.aero, ref_area_m2=np.full(n, glider.ref_area_m2),

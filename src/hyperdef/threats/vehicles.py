@@ -160,9 +160,9 @@ class Cruiser:
 #: of fuel, 230-240 nmi; USAF release quoted by Air & Space Forces Magazine, May 2013)
 #: and scaled up to a weapon of about 1,000 km range. Hydrocarbon scramjet Isp about
 #: 1,000-1,200 s: W. H. Heiser, D. T. Pratt, *Hypersonic Airbreathing Propulsion*,
-#: AIAA, 1994, fig. 1.6. Masses are illustrative.
+#: AIAA, 1994, ch. 1. Masses are illustrative.
 HCM_CRUISER = Cruiser(name="HCM (X-51A-derived, illustrative)", dry_mass_kg=1_100.0,
-                      fuel_mass_kg=400.0, ref_area_m2=0.6, isp_s=1_100.0,
+                      fuel_mass_kg=200.0, ref_area_m2=0.6, isp_s=1_100.0,
                       max_thrust_n=20_000.0, cruise_mach=6.0, cruise_alt_m=25_000.0,
                       nose_radius_m=0.02, aero=LiftingBodyAero())
 

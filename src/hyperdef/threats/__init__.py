@@ -1,0 +1,138 @@
+"""Threat trajectories: hypersonic glide vehicles, hypersonic cruise missiles, ballistic missiles.
+
+:func:`fly` is the public entry point: it checks its input once, then flies a whole
+batch of one kind of threat and returns one :class:`Trajectory`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+import numpy as np
+
+from hyperdef.errors import InputError, UnreachableError
+from hyperdef.threats.ballistic import fly_ballistic
+from hyperdef.threats.cruise import fly_hcm
+from hyperdef.threats.hgv import MANEUVERS, fly_hgv
+from hyperdef.threats.reach import reach_limits_m
+from hyperdef.threats.trajectory import PHASES, Trajectory
+from hyperdef.threats.vehicles import CAV_H, HCM_CRUISER, MRBM_RV
+
+THREAT_KINDS = ("hgv", "hcm", "ballistic")
+
+#: 1-sigma booster specific-impulse dispersion applied when a random generator is given
+ISP_DISPERSION = 0.01
+
+__all__ = ["fly", "Trajectory", "THREAT_KINDS", "MANEUVERS", "PHASES"]
+
+
+def _lla_batch(value, name: str) -> np.ndarray:
+    arr = np.atleast_2d(np.asarray(value, dtype=float))
+    if arr.ndim != 2 or arr.shape[1] not in (2, 3):
+        raise InputError(f"{name}: expected (lat, lon[, alt]) in radians, shape (B, 2) or (B, 3), "
+                         f"got shape {np.shape(value)}")
+    if arr.shape[1] == 2:
+        arr = np.column_stack([arr, np.zeros(len(arr))])
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name}: values must be finite")
+    lat_deg = np.degrees(arr[:, 0])
+    bad = np.flatnonzero(np.abs(lat_deg) > 90.0 + 1e-9)
+    if bad.size:
+        raise InputError(f"{name} latitude: {lat_deg[bad[0]]:.6g} deg outside [-90, 90]")
+    lon_deg = np.degrees(arr[:, 1])
+    bad = np.flatnonzero(np.abs(lon_deg) > 360.0)
+    if bad.size:
+        raise InputError(f"{name} longitude: {lon_deg[bad[0]]:.6g} deg outside [-360, 360]")
+    arr[:, 1] = (arr[:, 1] + np.pi) % (2.0 * np.pi) - np.pi
+    return arr
+
+
+def fly(
+    kind: str,
+    launch_lla: np.ndarray | Sequence[float],
+    aim_lla: np.ndarray | Sequence[float],
+    *,
+    maneuver: str | Sequence[str] = "none",
+    t_launch_s: float | np.ndarray = 0.0,
+    rng: np.random.Generator | None = None,
+    mass_kg: float | None = None,
+    dt_s: float | None = None,
+    record_dt_s: float = 1.0,
+) -> Trajectory:
+    """Fly a batch of threats of one kind from launch to impact.
+
+    Parameters
+    ----------
+    kind : {'hgv', 'hcm', 'ballistic'}
+        Threat kind.
+    launch_lla, aim_lla : array_like, shape (3,), (B, 3), (2,) or (B, 2)
+        Geodetic launch and aim points: latitude and longitude in radians, altitude in
+        m (0 when omitted). A single point broadcasts against a batch.
+    maneuver : str or sequence of str
+        ``none``, ``weave`` or ``skip`` per vehicle (glide vehicles only).
+    t_launch_s : float or ndarray, shape (B,)
+        Launch times, s from the scenario epoch.
+    rng : numpy.random.Generator, optional
+        When given, each vehicle's booster specific impulse is drawn with a 1-sigma
+        dispersion of :data:`ISP_DISPERSION`; without it every flight is nominal.
+    mass_kg : float, optional
+        Override of the payload mass (glider, cruiser dry mass or re-entry vehicle), kg.
+    dt_s : float, optional
+        Integration step, s (default: 0.5 for glide and free flight, 0.25 for cruise).
+    record_dt_s : float
+        Interval of the recorded samples, s.
+
+    Returns
+    -------
+    Trajectory
+
+    Raises
+    ------
+    hyperdef.errors.InputError
+        For an unknown kind or manoeuvre, a latitude outside [-90, 90] deg, a
+        non-positive mass or step.
+    hyperdef.errors.UnreachableError
+        When an aim point lies outside the vehicle's reach.
+    """
+    if kind not in THREAT_KINDS:
+        raise InputError(f"kind: {kind!r} unknown; allowed: {', '.join(THREAT_KINDS)}")
+    launch = _lla_batch(launch_lla, "launch")
+    aim = _lla_batch(aim_lla, "aim")
+    n = max(len(launch), len(aim))
+    if len(launch) not in (1, n) or len(aim) not in (1, n):
+        raise InputError(f"launch/aim: batch sizes {len(launch)} and {len(aim)} do not match")
+    launch = np.broadcast_to(launch, (n, 3)).copy()
+    aim = np.broadcast_to(aim, (n, 3)).copy()
+    maneuvers = np.broadcast_to(np.asarray(maneuver, dtype=object), (n,))
+    for m in set(maneuvers.tolist()):
+        allowed = MANEUVERS if kind == "hgv" else ("none",)
+        if m not in allowed:
+            raise InputError(f"maneuver: {m!r} unknown for {kind}; allowed: {', '.join(allowed)}")
+    for name, value in (("dt_s", dt_s), ("record_dt_s", record_dt_s), ("mass_kg", mass_kg)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise InputError(f"{name}: {value} must be a positive number")
+    t_launch = np.broadcast_to(np.asarray(t_launch_s, float), (n,)).copy()
+    isp_scale = (np.ones(n) if rng is None
+                 else np.clip(1.0 + ISP_DISPERSION * rng.standard_normal(n), 0.9, 1.1))
+
+    vehicle = {"hgv": CAV_H, "hcm": HCM_CRUISER, "ballistic": MRBM_RV}[kind]
+    if mass_kg is not None:
+        field = "dry_mass_kg" if kind == "hcm" else "mass_kg"
+        vehicle = replace(vehicle, **{field: float(mass_kg)})
+    lo, hi, range_m = reach_limits_m(kind, vehicle, launch, aim)
+    bad = np.flatnonzero((range_m < lo) | (range_m > hi))
+    if bad.size:
+        i = bad[0]
+        raise UnreachableError(
+            f"aim: {range_m[i] / 1e3:.0f} km from launch is outside the {kind} reach "
+            f"[{lo[i] / 1e3:.0f}, {hi[i] / 1e3:.0f}] km")
+    options = {"record_dt_s": record_dt_s, "isp_scale": isp_scale}
+    if dt_s is not None:
+        options["dt_s"] = dt_s
+    if kind == "hgv":
+        codes = np.array([MANEUVERS.index(m) for m in maneuvers])
+        return fly_hgv(launch, aim, t_launch, codes, glider=vehicle, **options)
+    if kind == "hcm":
+        return fly_hcm(launch, aim, t_launch, cruiser=vehicle, **options)
+    return fly_ballistic(launch, aim, t_launch, rv=vehicle, **options)
