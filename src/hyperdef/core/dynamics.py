@@ -31,9 +31,10 @@ import numpy as np
 from hyperdef.core.atmosphere import ussa76_fast
 from hyperdef.core.earth import (
     G0_M_S2,
+    OMEGA_EARTH_RAD_S,
     WGS84_A_M,
     WGS84_E2,
-    gravity_j2_ecef,
+    gravity_j2_components,
     rotating_frame_acceleration,
 )
 from hyperdef.core.integrate import Event
@@ -106,6 +107,9 @@ def point_mass_derivative(
 ) -> np.ndarray:
     """Derivative of the 7-component point-mass state for n vehicles.
 
+    The kernel works on the state by component (one contiguous copy of its transpose):
+    this hot path runs four times per Runge-Kutta step for every vehicle.
+
     Parameters
     ----------
     t : ndarray, shape (n,)
@@ -117,40 +121,58 @@ def point_mass_derivative(
     aero : AeroModel or None
         Lift and drag coefficients; None for flight in vacuum.
     u : dict of ndarray
-        Controls held over the step: ``alpha`` (rad), ``bank`` (rad, positive
-        right), optionally ``thrust_n`` (N), ``isp_s`` (s) and ``thrust_dir``
-        (n, 3) unit ECEF vector.
+        Controls held over the step: ``alpha`` (rad) and ``bank`` (rad, positive
+        right), or their precomputed ``cos_bank`` and ``sin_bank``; optionally
+        ``thrust_n`` (N), ``isp_s`` (s) and ``thrust_dir`` (n, 3) unit ECEF vector.
 
     Returns
     -------
     ndarray, shape (n, 7)
     """
-    r = y[:, 0:3]
-    v = y[:, 3:6]
-    mass = y[:, 6]
-    acc = gravity_j2_ecef(r)
-    acc += rotating_frame_acceleration(r, v)
-    out = np.empty_like(y)
-    out[:, 0:3] = v
-    out[:, 6] = 0.0
+    x, yy, z, vx, vy, vz, mass = np.ascontiguousarray(y.T)
+    ax, ay, az = gravity_j2_components(x, yy, z)
+    w = OMEGA_EARTH_RAD_S
+    ax += w * w * x + 2.0 * w * vy
+    ay += w * w * yy - 2.0 * w * vx
+    out = np.empty((7, x.size))
+    out[0], out[1], out[2] = vx, vy, vz
+    out[6] = 0.0
     if aero is not None:
-        rho, sound = ussa76_fast(approx_altitude_m(r))
-        (ux, uy, uz), (lx, ly, lz), (sx, sy, sz), speed = lift_axes(r, v)
+        rho2 = x * x + yy * yy
+        r2 = rho2 + z * z
+        inv_r = 1.0 / np.sqrt(r2)
+        alt = 1.0 / inv_r - WGS84_A_M * np.sqrt((1.0 - WGS84_E2) / (1.0 - WGS84_E2 * rho2 / r2))
+        rho, sound = ussa76_fast(alt)
+        speed2 = vx * vx + vy * vy + vz * vz
+        speed = np.sqrt(speed2)
+        inv_s = 1.0 / np.maximum(speed, 1e-9)
+        ux, uy, uz = vx * inv_s, vy * inv_s, vz * inv_s
+        zx, zy, zz = x * inv_r, yy * inv_r, z * inv_r
+        d = zx * ux + zy * uy + zz * uz
+        inv_l = 1.0 / np.sqrt(np.maximum(1.0 - d * d, 1e-24))
+        lx, ly, lz = (zx - d * ux) * inv_l, (zy - d * uy) * inv_l, (zz - d * uz) * inv_l
         cl, cd = aero.coefficients(u["alpha"], speed / sound)
-        q_s_over_m = 0.5 * rho * speed * speed * ref_area_m2 / mass
-        lift = q_s_over_m * cl
+        q_s_over_m = 0.5 * rho * speed2 * ref_area_m2 / mass
         drag = q_s_over_m * cd
-        cb = lift * np.cos(u["bank"])
-        sb = lift * np.sin(u["bank"])
-        acc[:, 0] += -drag * ux + cb * lx + sb * sx
-        acc[:, 1] += -drag * uy + cb * ly + sb * sy
-        acc[:, 2] += -drag * uz + cb * lz + sb * sz
+        lift = q_s_over_m * cl
+        if "cos_bank" in u:
+            cb, sb = lift * u["cos_bank"], lift * u["sin_bank"]
+        else:
+            cb, sb = lift * np.cos(u["bank"]), lift * np.sin(u["bank"])
+        # lift at bank b: cos b * e_up + sin b * (u x e_up)
+        ax += cb * lx + sb * (uy * lz - uz * ly) - drag * ux
+        ay += cb * ly + sb * (uz * lx - ux * lz) - drag * uy
+        az += cb * lz + sb * (ux * ly - uy * lx) - drag * uz
     thrust = u.get("thrust_n")
     if thrust is not None:
-        acc += (thrust / mass)[:, None] * u["thrust_dir"]
-        out[:, 6] = -thrust / (u["isp_s"] * G0_M_S2)
-    out[:, 3:6] = acc
-    return out
+        f = thrust / mass
+        direction = u["thrust_dir"]
+        ax += f * direction[:, 0]
+        ay += f * direction[:, 1]
+        az += f * direction[:, 2]
+        out[6] = -thrust / (u["isp_s"] * G0_M_S2)
+    out[3], out[4], out[5] = ax, ay, az
+    return out.T
 
 
 def vacuum_derivative(t: np.ndarray, y: np.ndarray, *, gm: float, rotating: bool) -> np.ndarray:

@@ -171,14 +171,22 @@ def gravity_j2_ecef(r_ecef_m: ArrayLike) -> NDArray[np.float64]:
     .. [2] NIMA TR8350.2, 3rd ed., 2000 (GM, a, and the EGM96 C̄20 behind J2).
     """
     r = np.asarray(r_ecef_m, dtype=np.float64)
-    x, y, z = r[..., 0], r[..., 1], r[..., 2]
+    return np.stack(gravity_j2_components(r[..., 0], r[..., 1], r[..., 2]), axis=-1)
+
+
+def gravity_j2_components(x: NDArray[np.float64], y: NDArray[np.float64],
+                          z: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+    """:func:`gravity_j2_ecef` on unpacked coordinates (m), returning ``(g_x, g_y, g_z)``.
+
+    The form used inside integration kernels that hold the state by component.
+    """
     z2 = z * z
     inv_r2 = 1.0 / (x * x + y * y + z2)
     gm_r3 = GM_EARTH_M3_S2 * inv_r2 * np.sqrt(inv_r2)
     q = _J2_FACTOR_M2 * inv_r2 * gm_r3
     c_xy = q * (5.0 * z2 * inv_r2 - 1.0) - gm_r3
     c_z = c_xy - 2.0 * q
-    return np.stack((c_xy * x, c_xy * y, c_z * z), axis=-1)
+    return c_xy * x, c_xy * y, c_z * z
 
 
 def rotating_frame_acceleration(

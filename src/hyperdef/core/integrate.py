@@ -151,6 +151,16 @@ def take_rows(u: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarra
     return {k: v[rows] for k, v in u.items()}
 
 
+def _hold(held: dict[str, np.ndarray] | None, u: dict[str, np.ndarray], active: np.ndarray,
+          n_batch: int) -> dict[str, np.ndarray]:
+    """Store the controls of the active vehicles in full-batch arrays, to hold them."""
+    if held is None:
+        held = {k: np.zeros((n_batch,) + v.shape[1:], v.dtype) for k, v in u.items()}
+    for k, v in u.items():
+        held[k][active] = v
+    return held
+
+
 def rk4_step(system: System, t: np.ndarray, y: np.ndarray, h: np.ndarray, idx: np.ndarray,
              u: Any, k1: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One classical RK4 step of size ``h`` (n,) for the vehicles ``idx``.
@@ -196,6 +206,7 @@ def integrate(
     *,
     mode0: np.ndarray | None = None,
     record_every: int = 1,
+    control_every: int = 1,
     max_steps: int = 10_000_000,
 ) -> IntegrationResult:
     """Integrate a batch of vehicles with fixed-step RK4 until each ends.
@@ -216,6 +227,9 @@ def integrate(
         Initial discrete state (guidance phase), default zeros.
     record_every : int
         Record every k-th step (0 records only the start and final states).
+    control_every : int
+        Recompute the controls every k-th step (a guidance rate of 1 / (k dt_s)) and
+        hold them in between; 1 recomputes them every step.
     max_steps : int
         Safety limit on the number of batch steps.
 
@@ -240,10 +254,17 @@ def integrate(
     n_rows = 0
     g_prev = system.event_values(t[active], y[active], active) if len(events) else None
     step = 0
+    held: dict[str, np.ndarray] | None = None
     while active.size and step < max_steps:
         ta, ya = t[active], y[active]
-        u, mode_new = system.controls(ta, ya, active, mode[active])
-        mode[active] = mode_new
+        if step % control_every == 0 or held is None:
+            u, mode_new = system.controls(ta, ya, active, mode[active])
+            mode[active] = mode_new
+            if control_every > 1:
+                held = _hold(held, u, active, n_batch)
+        else:
+            u = take_rows(held, active)
+            mode_new = mode[active]
         h = np.minimum(dt_s, t_end[active] - ta)
         k1 = system.derivative(ta, ya, active, u)
         if step == 0 or (record_every and step % record_every == 0):

@@ -70,6 +70,11 @@ class CavHAero:
         a0, c0 = self._terms(mach)
         return a0 + self.cl_alpha_per_deg * a, c0 + self.cd_alpha2_per_deg2 * a * a
 
+    def max_lift_coefficient(self, mach: np.ndarray) -> np.ndarray:
+        """Lift coefficient at the maximum angle of attack."""
+        a0, _ = self._terms(mach)
+        return a0 + self.cl_alpha_per_deg * self.alpha_max_deg
+
     def max_lift_to_drag_alpha_rad(self, mach: np.ndarray) -> np.ndarray:
         """Angle of attack of maximum L/D, rad: root of d(CL/CD)/d(alpha) = 0."""
         a0, c0 = self._terms(mach)
@@ -135,6 +140,10 @@ class LiftingBodyAero:
         a = np.clip(alpha_rad, -np.radians(self.alpha_max_deg), np.radians(self.alpha_max_deg))
         cl = self.cl_alpha_per_rad * a
         return cl, self.cd0 * body_drag_factor(mach) + self.k_induced * cl * cl
+
+    def max_lift_coefficient(self, mach: np.ndarray) -> np.ndarray:
+        """Lift coefficient at the maximum angle of attack."""
+        return np.full(np.shape(mach), self.cl_alpha_per_rad * np.radians(self.alpha_max_deg))
 
     def alpha_for_lift_coefficient(self, cl: np.ndarray, mach: np.ndarray) -> np.ndarray:
         """Angle of attack (rad) giving ``cl``, clamped to the limits."""

@@ -26,6 +26,7 @@ from hyperdef.core.earth import OMEGA_EARTH_RAD_S
 from hyperdef.core.integrate import Event, IntegrationResult, integrate
 from hyperdef.threats.aero import BodyAero
 from hyperdef.threats.guidance import (
+    components,
     dot,
     great_circle_to_aim,
     kepler_time_of_flight_s,
@@ -62,7 +63,7 @@ class PitchProgramme:
     cutoff_speed_m_s: np.ndarray
 
 
-def required_velocity(r_ecef_m: np.ndarray, aim_ecef_m: np.ndarray, *,
+def required_velocity(r_m: np.ndarray, aim_m: np.ndarray, *,
                       iterations: int = _VTBG_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
     """Inertial velocity (in axes aligned with ECEF now) of a minimum-energy arc to the aim.
 
@@ -70,34 +71,40 @@ def required_velocity(r_ecef_m: np.ndarray, aim_ecef_m: np.ndarray, *,
     ``omega * tof`` about the polar axis, with the time of flight from the Kepler
     conic, iterated a few times.
 
+    Parameters
+    ----------
+    r_m, aim_m : ndarray, shape (3, n)
+        ECEF position and aim point, m (component-major).
+
     Returns
     -------
-    v_required : ndarray, shape (n, 3)
+    v_required : ndarray, shape (3, n)
         Inertial velocity needed now, m/s.
     tof_s : ndarray, shape (n,)
         Time of flight to the aim point on that arc, s.
     """
-    r1 = np.sqrt(dot(r_ecef_m, r_ecef_m))
-    r2 = np.sqrt(dot(aim_ecef_m, aim_ecef_m))
+    r1 = np.sqrt(dot(r_m, r_m))
+    r2 = np.sqrt(dot(aim_m, aim_m))
     tof = np.zeros(r1.shape)
+    aim = np.empty_like(aim_m)
     for _ in range(iterations):
         ang = OMEGA_EARTH_RAD_S * tof
         c, s = np.cos(ang), np.sin(ang)
-        aim = np.stack([c * aim_ecef_m[:, 0] - s * aim_ecef_m[:, 1],
-                        s * aim_ecef_m[:, 0] + c * aim_ecef_m[:, 1], aim_ecef_m[:, 2]], axis=1)
-        psi, horizontal, up = great_circle_to_aim(r_ecef_m, aim)
+        aim[0] = c * aim_m[0] - s * aim_m[1]
+        aim[1] = s * aim_m[0] + c * aim_m[1]
+        aim[2] = aim_m[2]
+        psi, horizontal, up = great_circle_to_aim(r_m, aim * (1.0 / r2))
         gamma = minimum_energy_flight_path_rad(psi)
         speed = kepler_velocity_for_range(r1, r2, psi, gamma)
         tof = kepler_time_of_flight_s(r1, speed, gamma, psi)
-    v_req = speed[:, None] * (np.cos(gamma)[:, None] * horizontal + np.sin(gamma)[:, None] * up)
-    return v_req, tof
+    return speed * (np.cos(gamma) * horizontal + np.sin(gamma) * up), tof
 
 
-def inertial_velocity(r_ecef_m: np.ndarray, v_ecef_m_s: np.ndarray) -> np.ndarray:
-    """``v + omega x r``: velocity in inertial axes momentarily aligned with ECEF."""
-    out = v_ecef_m_s.copy()
-    out[:, 0] -= OMEGA_EARTH_RAD_S * r_ecef_m[:, 1]
-    out[:, 1] += OMEGA_EARTH_RAD_S * r_ecef_m[:, 0]
+def inertial_velocity(r_m: np.ndarray, v_m_s: np.ndarray) -> np.ndarray:
+    """``v + omega x r``, (3, n): velocity in inertial axes momentarily aligned with ECEF."""
+    out = v_m_s.copy()
+    out[0] -= OMEGA_EARTH_RAD_S * r_m[1]
+    out[1] += OMEGA_EARTH_RAD_S * r_m[0]
     return out
 
 
@@ -122,18 +129,21 @@ class BoostSystem:
     events: tuple[Event, ...] = (GROUND_IMPACT, THRUST_TERMINATION)
 
     def _direction(self, t, y, idx):
-        r, v = y[:, 0:3], y[:, 3:6]
-        _, horizontal, up = great_circle_to_aim(r, self.aim_ecef_m[idx])
+        """Thrust direction (n, 3) of the steering law."""
+        s = components(y)
+        r, v = s[0:3], s[3:6]
+        aim = self.aim_ecef_m[idx].T
         tau = t - self.t_launch_s[idx]
         p = self.programme
         if self.steering == "pitch":
+            _, horizontal, up = great_circle_to_aim(r, unit(aim))
             frac = np.clip((tau - p.vertical_s[idx]) / (p.pitch_end_s[idx] - p.vertical_s[idx]),
                            0.0, 1.0)
             pitch = 0.5 * np.pi - (0.5 * np.pi - p.final_pitch_rad[idx]) * frac
-            return pitch_programme_direction(up, horizontal, pitch)
-        v_req, _ = required_velocity(r, self.aim_ecef_m[idx])
+            return pitch_programme_direction(up, horizontal, pitch).T
+        v_req, _ = required_velocity(r, aim)
         v_go = unit(v_req - inertial_velocity(r, v))
-        return np.where((tau < p.vertical_s[idx])[:, None], up, v_go)
+        return np.where(tau < p.vertical_s[idx], unit(r), v_go).T
 
     def controls(self, t, y, idx, mode):
         zeros = np.zeros(idx.size)
@@ -144,16 +154,17 @@ class BoostSystem:
         return point_mass_derivative(t, y, self.ref_area_m2[idx], self.aero, u)
 
     def event_values(self, t, y, idx):
-        r, v = y[:, 0:3], y[:, 3:6]
+        s = components(y)
+        r, v = s[0:3], s[3:6]
         if self.steering == "pitch":
             cutoff = self.programme.cutoff_speed_m_s[idx] - np.sqrt(dot(v, v))
         else:
-            v_req, _ = required_velocity(r, self.aim_ecef_m[idx])
+            v_req, _ = required_velocity(r, self.aim_ecef_m[idx].T)
             cutoff = dot(v_req - inertial_velocity(r, v), unit(v_req))
             # no cut-off during the vertical rise, where the gap only grows
             cutoff = np.where(t - self.t_launch_s[idx] < self.programme.vertical_s[idx],
                               np.abs(cutoff) + 1.0, cutoff)
-        return np.stack([approx_altitude_m(r), cutoff], axis=1)
+        return np.stack([approx_altitude_m(y[:, 0:3]), cutoff], axis=1)
 
 
 @dataclass(slots=True)

@@ -24,19 +24,21 @@ import numpy as np
 
 from hyperdef.core.atmosphere import ussa76, ussa76_fast
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
-from hyperdef.core.earth import G0_M_S2, gravity_j2_ecef, rotating_frame_acceleration
+from hyperdef.core.earth import G0_M_S2
 from hyperdef.core.integrate import Event, integrate
 from hyperdef.threats.aero import LiftingBodyAero
 from hyperdef.threats.boost import PitchProgramme, fly_boost
 from hyperdef.threats.guidance import (
-    cross,
+    alpha_bank_from_lift,
+    components,
     dive_due,
     dot,
+    gravity_and_frame_acceleration,
     great_circle_to_aim,
     heading_error_rad,
-    lift_command_to_alpha_bank,
     proportional_navigation,
     unit,
+    wind_axes,
 )
 from hyperdef.threats.launch import assemble, launch_geometry, pad_state
 from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
@@ -83,6 +85,8 @@ class CruiseSystem:
 
     cruiser: Cruiser
     aim_ecef_m: np.ndarray
+    aim_unit: np.ndarray
+    aim_radius_m: np.ndarray
     cruise_speed_m_s: np.ndarray
     guidance: CruiseGuidance
     events: tuple[Event, ...] = (GROUND_IMPACT,)
@@ -90,40 +94,43 @@ class CruiseSystem:
     def controls(self, t, y, idx, mode):
         g = self.guidance
         c = self.cruiser
-        r, v, mass = y[:, 0:3], y[:, 3:6], y[:, 6]
-        aim = self.aim_ecef_m[idx]
+        s = components(y)
+        r, v, mass = s[0:3], s[3:6], s[6]
         area = np.full(idx.size, c.ref_area_m2)
-        alt = approx_altitude_m(r)
+        alt = approx_altitude_m(y[:, 0:3])
         rho, sound = ussa76_fast(alt)
-        speed = np.sqrt(dot(v, v))
+        psi, to_aim, up = great_circle_to_aim(r, self.aim_unit[:, idx])
+        u_vel, e_up, e_side, speed = wind_axes(v, up)
         mach = speed / sound
         q = 0.5 * rho * speed * speed
-        psi, to_aim, up = great_circle_to_aim(r, aim)
-        range_to_go = psi * np.sqrt(dot(aim, aim))
+        range_to_go = psi * self.aim_radius_m[idx]
         sink = dot(v, up)
         fuel_left = mass > c.dry_mass_kg + 1e-6
-        cl_max, _ = c.aero.coefficients(np.full(idx.size, np.radians(c.aero.alpha_max_deg)), mach)
-        dive = dive_due(range_to_go, alt, speed, q * cl_max * area / mass, g.dive_turn_margin)
+        dive = dive_due(range_to_go, alt, speed, q * c.aero.max_lift_coefficient(mach) * area / mass,
+                        g.dive_turn_margin)
         mode = np.where((mode == MODE_DIVE) | dive, MODE_DIVE,
                         np.where(fuel_left, MODE_CRUISE, MODE_GLIDE))
-        other = gravity_j2_ecef(r) + rotating_frame_acceleration(r, v)
-        radius = np.sqrt(dot(r, r))
-        hold_alt = -dot(other, up) - (speed * speed - sink * sink) / radius
+        other = gravity_and_frame_acceleration(r, v)
+        hold_alt = -dot(other, up) - (speed * speed - sink * sink) / np.sqrt(dot(r, r))
         w = g.altitude_omega_rad_s
         correction = np.clip(w * w * (c.cruise_alt_m - alt) - 2.0 * g.altitude_zeta * w * sink,
                              -g.max_vertical_cmd_m_s2, g.max_vertical_cmd_m_s2)
+        a_up = (hold_alt + correction) / np.maximum(dot(e_up, up), 0.1)
         a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(v, to_aim, up),
                          -g.max_lateral_m_s2, g.max_lateral_m_s2)
-        cruise_cmd = (hold_alt + correction)[:, None] * up + a_side[:, None] * unit(cross(v, up))
-        dive_cmd = proportional_navigation(r, v, aim, g.nav_gain) - other
-        cmd = np.where((mode == MODE_DIVE)[:, None], dive_cmd, cruise_cmd)
-        alpha, bank = lift_command_to_alpha_bank(cmd, v, up, q, mass, area, mach, c.aero)
-        _, cd = c.aero.coefficients(alpha, mach)
-        drag = q * area * cd
-        thrust = drag + mass * g.speed_gain_per_s * (self.cruise_speed_m_s[idx] - speed)
-        thrust = np.where(mode == MODE_CRUISE, np.clip(thrust, 0.0, c.max_thrust_n), 0.0)
-        u = {"alpha": alpha, "bank": bank, "thrust_n": thrust,
-             "isp_s": np.full(idx.size, c.isp_s), "thrust_dir": unit(v)}
+        diving = np.flatnonzero(mode == MODE_DIVE)
+        if diving.size:
+            aim = self.aim_ecef_m[idx[diving]].T
+            cmd = proportional_navigation(r[:, diving], v[:, diving], aim, g.nav_gain)
+            cmd -= other[:, diving]
+            a_up[diving] = dot(cmd, e_up[:, diving])
+            a_side[diving] = dot(cmd, e_side[:, diving])
+        u = alpha_bank_from_lift(a_up, a_side, q, mass, area, mach, c.aero)
+        _, cd = c.aero.coefficients(u["alpha"], mach)
+        thrust = q * area * cd + mass * g.speed_gain_per_s * (self.cruise_speed_m_s[idx] - speed)
+        u["thrust_n"] = np.where(mode == MODE_CRUISE, np.clip(thrust, 0.0, c.max_thrust_n), 0.0)
+        u["isp_s"] = np.full(idx.size, c.isp_s)
+        u["thrust_dir"] = u_vel.T
         return u, mode
 
     def derivative(self, t, y, idx, u):
@@ -207,7 +214,8 @@ def fly_hcm(
     y = boost.y.copy()
     y[:, 6] = cruiser.dry_mass_kg + cruiser.fuel_mass_kg
     cruise_speed = cruiser.cruise_mach * float(ussa76(cruiser.cruise_alt_m).speed_of_sound)
-    system = CruiseSystem(cruiser=cruiser, aim_ecef_m=aim_ecef,
+    system = CruiseSystem(cruiser=cruiser, aim_ecef_m=aim_ecef, aim_unit=unit(aim_ecef.T),
+                          aim_radius_m=np.sqrt(np.einsum("ij,ij->i", aim_ecef, aim_ecef)),
                           cruise_speed_m_s=np.full(n, cruise_speed), guidance=guidance)
     going = ~boost.crashed
     res = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t), dt_s,

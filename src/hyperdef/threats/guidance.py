@@ -1,8 +1,10 @@
-"""Batched guidance laws of the threat vehicles (all arrays (n,) or (n, 3), ECEF).
+"""Batched guidance laws of the threat vehicles.
 
-Each law returns an acceleration command perpendicular to the velocity (what lift can
-give) or a thrust direction; :func:`lift_command_to_alpha_bank` turns a lift command
-into the angle of attack and bank angle that the point-mass dynamics fly.
+Vectors are component-major arrays of shape (3, n) in ECEF (a contiguous row per
+component: these kernels run once per integration step for every vehicle); scalars
+per vehicle are (n,). Each law returns an acceleration command or a thrust direction;
+:func:`alpha_bank_from_lift` turns a lift command into the angle of attack and bank
+angle that the point-mass dynamics fly.
 
 References
 ----------
@@ -25,54 +27,121 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperdef.core.atmosphere import altitude_for_density
-from hyperdef.core.earth import GM_EARTH_M3_S2
+from hyperdef.core.atmosphere import altitude_for_log_density_fast
+from hyperdef.core.earth import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, gravity_j2_components
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise dot product of (n, 3) arrays."""
-    return np.einsum("ij,ij->i", a, b)
+    """Dot products of component-major (3, n) arrays, shape (n,)."""
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cross product of (n, 3) arrays, written out."""
-    out = np.empty_like(a)
-    out[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
-    out[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
-    out[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    """Cross products of component-major (3, n) arrays, written out."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out[0] = a[1] * b[2] - a[2] * b[1]
+    out[1] = a[2] * b[0] - a[0] * b[2]
+    out[2] = a[0] * b[1] - a[1] * b[0]
     return out
 
 
 def unit(a: np.ndarray) -> np.ndarray:
-    """Row-wise unit vectors of (n, 3) arrays (zero rows stay zero)."""
-    n = np.sqrt(dot(a, a))
-    return a / np.maximum(n, 1e-300)[:, None]
+    """Unit vectors of a component-major (3, n) array (zero vectors stay zero)."""
+    return a * (1.0 / np.maximum(np.sqrt(dot(a, a)), 1e-300))
 
 
-def great_circle_to_aim(r_ecef_m: np.ndarray, aim_ecef_m: np.ndarray):
+def components(y: np.ndarray) -> np.ndarray:
+    """Contiguous component-major copy ``(7, n)`` of a batch of point-mass states ``(n, 7)``.
+
+    The guidance kernels work on its rows: ``r = s[0:3]``, ``v = s[3:6]``, ``m = s[6]``.
+    """
+    return np.ascontiguousarray(y.T)
+
+
+def great_circle_to_aim(r_m: np.ndarray, aim_unit: np.ndarray):
     """Range angle and local horizontal direction from positions to aim points.
+
+    Parameters
+    ----------
+    r_m : ndarray, shape (3, n)
+        ECEF positions, m.
+    aim_unit : ndarray, shape (3, n)
+        Geocentric unit vectors of the aim points.
 
     Returns
     -------
     range_angle_rad : ndarray, shape (n,)
         Geocentric angle between position and aim point.
-    direction : ndarray, shape (n, 3)
+    direction : ndarray, shape (3, n)
         Unit horizontal vector at the position along the great circle to the aim.
-    up : ndarray, shape (n, 3)
+    up : ndarray, shape (3, n)
         Geocentric unit up vector at the position.
     """
-    up = unit(r_ecef_m)
-    aim = unit(aim_ecef_m)
-    c = dot(up, aim)
-    tangent = aim - c[:, None] * up
+    up = unit(r_m)
+    c = dot(up, aim_unit)
+    tangent = aim_unit - c * up
     s = np.sqrt(dot(tangent, tangent))
-    return np.arctan2(s, c), tangent / np.maximum(s, 1e-300)[:, None], up
+    return np.arctan2(s, c), tangent * (1.0 / np.maximum(s, 1e-300)), up
 
 
-def heading_error_rad(v_ecef_m_s: np.ndarray, direction: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """Signed angle from the horizontal velocity to ``direction``, rad, positive to the right."""
-    vh = v_ecef_m_s - dot(v_ecef_m_s, up)[:, None] * up
+def gravity_and_frame_acceleration(r_m: np.ndarray, v_m_s: np.ndarray) -> np.ndarray:
+    """J2 gravity plus Coriolis and centrifugal accelerations, component-major (3, n), m/s^2."""
+    out = np.empty_like(r_m)
+    out[0], out[1], out[2] = gravity_j2_components(r_m[0], r_m[1], r_m[2])
+    w = OMEGA_EARTH_RAD_S
+    out[0] += w * w * r_m[0] + 2.0 * w * v_m_s[1]
+    out[1] += w * w * r_m[1] - 2.0 * w * v_m_s[0]
+    return out
+
+
+def heading_error_rad(v: np.ndarray, direction: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Signed angle from the horizontal velocity to ``direction``, rad, positive to the right.
+
+    All vectors component-major (3, n).
+    """
+    vh = v - dot(v, up) * up
     return -np.arctan2(dot(up, cross(vh, direction)), dot(vh, direction))
+
+
+def wind_axes(v: np.ndarray, up: np.ndarray):
+    """Unit velocity, lift direction at zero bank and lift direction at +90 deg bank.
+
+    ``e_up`` is perpendicular to the velocity in the vertical plane, ``e_side = u x e_up``
+    points to the right of the flight path ([3]). Vectors are component-major (3, n).
+
+    Returns
+    -------
+    u, e_up, e_side : ndarray, shape (3, n)
+    speed : ndarray, shape (n,)
+    """
+    speed = np.sqrt(dot(v, v))
+    u = v * (1.0 / np.maximum(speed, 1e-9))
+    e_up = unit(up - dot(up, u) * u)
+    return u, e_up, cross(u, e_up), speed
+
+
+def alpha_bank_from_lift(a_up: np.ndarray, a_side: np.ndarray, dynamic_pressure_pa: np.ndarray,
+                         mass_kg: np.ndarray, ref_area_m2: np.ndarray, mach: np.ndarray,
+                         aero) -> dict[str, np.ndarray]:
+    """Controls that give a lift acceleration with components along ``e_up`` and ``e_side``.
+
+    The direction sets the bank angle (from the vertical plane, positive to the right),
+    the size the lift coefficient and so, through the vehicle's lift curve, the angle
+    of attack (clamped to the vehicle's limits) ([3]).
+
+    Returns
+    -------
+    dict
+        ``alpha`` (rad), ``bank`` (rad), ``cos_bank`` and ``sin_bank``, each shape (n,).
+    """
+    lift = np.hypot(a_up, a_side)
+    some = lift > 1e-12
+    inv = 1.0 / np.where(some, lift, 1.0)
+    cos_bank = np.where(some, a_up * inv, 1.0)
+    sin_bank = a_side * inv
+    cl = lift * mass_kg / (np.maximum(dynamic_pressure_pa, 1e-9) * ref_area_m2)
+    return {"alpha": aero.alpha_for_lift_coefficient(cl, mach),
+            "bank": np.arctan2(sin_bank, cos_bank), "cos_bank": cos_bank, "sin_bank": sin_bank}
 
 
 def eggers_range_m(lift_to_drag: np.ndarray, v0_m_s: np.ndarray, vf_m_s: np.ndarray,
@@ -115,44 +184,22 @@ def reference_glide_altitude_m(lift_coefficient: np.ndarray, lift_accel_m_s2: np
     """
     rho = 2.0 * mass_kg * np.maximum(lift_accel_m_s2, 0.05) / (
         np.maximum(lift_coefficient, 1e-3) * ref_area_m2 * np.maximum(speed_m_s, 1.0)**2)
-    return altitude_for_density(rho)
+    return altitude_for_log_density_fast(np.log(rho))
 
 
-def proportional_navigation(r_ecef_m: np.ndarray, v_ecef_m_s: np.ndarray, aim_ecef_m: np.ndarray,
+def proportional_navigation(r_m: np.ndarray, v_m_s: np.ndarray, aim_m: np.ndarray,
                             nav_gain: float | np.ndarray) -> np.ndarray:
-    """True proportional navigation towards a fixed point, acceleration (n, 3) ([2] ch. 2).
+    """True proportional navigation towards a fixed point, acceleration (3, n) ([2] ch. 2).
 
     ``a = N' Vc (Omega x u_los)`` with ``Omega`` the line-of-sight rate and ``Vc`` the
-    closing speed. Gravity compensation is added by the caller.
+    closing speed. Gravity compensation is added by the caller. Vectors (3, n), ECEF.
     """
-    rel = aim_ecef_m - r_ecef_m
+    rel = aim_m - r_m
     dist2 = dot(rel, rel)
     dist = np.sqrt(dist2)
-    omega = cross(rel, -v_ecef_m_s) / dist2[:, None]
-    closing = dot(rel, v_ecef_m_s) / dist
-    return (nav_gain * closing)[:, None] * cross(omega, rel / dist[:, None])
-
-
-def lift_command_to_alpha_bank(accel_cmd: np.ndarray, v_ecef_m_s: np.ndarray, up: np.ndarray,
-                               dynamic_pressure_pa: np.ndarray, mass_kg: np.ndarray,
-                               ref_area_m2: np.ndarray, mach: np.ndarray, aero) -> tuple[
-                                   np.ndarray, np.ndarray]:
-    """Angle of attack and bank that best give an acceleration command (n, 3) ([3]).
-
-    Only the part of the command perpendicular to the velocity can be produced by
-    lift: its direction sets the bank angle (about the velocity, from the vertical
-    plane, positive to the right), its size the lift coefficient and so, through the
-    vehicle's lift curve, the angle of attack (clamped to the vehicle's limits).
-    """
-    u = unit(v_ecef_m_s)
-    e_up = unit(up - dot(up, u)[:, None] * u)
-    e_side = cross(u, e_up)
-    a_up = dot(accel_cmd, e_up)
-    a_side = dot(accel_cmd, e_side)
-    bank = np.arctan2(a_side, a_up)
-    lift = np.hypot(a_up, a_side)
-    cl = lift * mass_kg / (np.maximum(dynamic_pressure_pa, 1e-9) * ref_area_m2)
-    return aero.alpha_for_lift_coefficient(cl, mach), bank
+    omega = cross(rel, -v_m_s) * (1.0 / dist2)
+    closing = dot(rel, v_m_s) / dist
+    return (nav_gain * closing) * cross(omega, rel * (1.0 / dist))
 
 
 def dive_due(range_to_go_m: np.ndarray, alt_m: np.ndarray, speed_m_s: np.ndarray,
@@ -171,8 +218,8 @@ def dive_due(range_to_go_m: np.ndarray, alt_m: np.ndarray, speed_m_s: np.ndarray
 
 def pitch_programme_direction(up: np.ndarray, horizontal: np.ndarray,
                               pitch_rad: np.ndarray) -> np.ndarray:
-    """Thrust direction at ``pitch`` above the local horizontal, in the plane of ``horizontal``."""
-    return np.cos(pitch_rad)[:, None] * horizontal + np.sin(pitch_rad)[:, None] * up
+    """Thrust direction (3, n) at ``pitch`` above the local horizontal, towards ``horizontal``."""
+    return np.cos(pitch_rad) * horizontal + np.sin(pitch_rad) * up
 
 
 def kepler_velocity_for_range(r_m: np.ndarray, r_target_m: np.ndarray, range_angle_rad: np.ndarray,

@@ -29,22 +29,23 @@ import numpy as np
 
 from hyperdef.core.atmosphere import ussa76_fast
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
-from hyperdef.core.earth import gravity_j2_ecef, rotating_frame_acceleration
 from hyperdef.core.integrate import Event, integrate
 from hyperdef.threats.aero import CavHAero
 from hyperdef.threats.boost import PitchProgramme, fly_boost
 from hyperdef.threats.guidance import (
-    cross,
+    alpha_bank_from_lift,
+    components,
     dive_due,
     dot,
     eggers_speed_for_range,
+    gravity_and_frame_acceleration,
     great_circle_to_aim,
     heading_error_rad,
-    lift_command_to_alpha_bank,
     proportional_navigation,
     reference_glide_altitude_m,
     required_lift_to_drag,
     unit,
+    wind_axes,
 )
 from hyperdef.threats.launch import assemble, launch_geometry, pad_state
 from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
@@ -110,12 +111,16 @@ class GlideGuidance:
 class GlideSystem:
     """Unpowered glide and dive of a batch of gliders (an integrator ``System``).
 
-    Attributes are per-vehicle arrays of shape (B,) or (B, 3).
+    Attributes are per-vehicle arrays of shape (B,) or (B, 3); ``aim_unit`` is the
+    geocentric unit vector of the aim point, component-major (3, B), and
+    ``aim_radius_m`` its distance from the Earth's centre (B,).
     """
 
     aero: CavHAero
     ref_area_m2: np.ndarray
     aim_ecef_m: np.ndarray
+    aim_unit: np.ndarray
+    aim_radius_m: np.ndarray
     maneuver: np.ndarray
     t_glide_start_s: np.ndarray
     glide_range_m: np.ndarray
@@ -124,44 +129,45 @@ class GlideSystem:
 
     def controls(self, t, y, idx, mode):
         g = self.guidance
-        r, v, mass = y[:, 0:3], y[:, 3:6], y[:, 6]
-        aim = self.aim_ecef_m[idx]
+        s = components(y)
+        r, v, mass = s[0:3], s[3:6], s[6]
+        aim_unit = self.aim_unit[:, idx]
         area = self.ref_area_m2[idx]
         radius = np.sqrt(dot(r, r))
-        alt = approx_altitude_m(r)
+        alt = approx_altitude_m(y[:, 0:3])
         rho, sound = ussa76_fast(alt)
-        speed = np.sqrt(dot(v, v))
+        psi, to_aim, up = great_circle_to_aim(r, aim_unit)
+        u_vel, e_up, e_side, speed = wind_axes(v, up)
         mach = speed / sound
         q = 0.5 * rho * speed * speed
-        psi, to_aim, up = great_circle_to_aim(r, aim)
-        range_to_go = psi * np.sqrt(dot(aim, aim))
+        range_to_go = psi * self.aim_radius_m[idx]
         sink = dot(v, up)
 
-        # accelerations other than lift: gravity, rotating frame, drag at the current alpha
-        other = gravity_j2_ecef(r) + rotating_frame_acceleration(r, v)
-        horizontal2 = speed * speed - sink * sink
-        hold_alt = -dot(other, up) - horizontal2 / radius  # vertical lift for zero h''
+        # accelerations other than lift: gravity and the rotating-frame terms
+        other = gravity_and_frame_acceleration(r, v)
+        hold_alt = -dot(other, up) - (speed * speed - sink * sink) / radius  # lift for h'' = 0
 
         # range predictor: L/D that spends the speed over the range left
         glide_left = np.maximum(range_to_go - g.dive_range_per_alt * alt, 0.0)
-        ld_req = required_lift_to_drag(glide_left, speed, np.full(idx.size, g.terminal_speed_m_s),
-                                       radius)
+        ld_req = required_lift_to_drag(glide_left, speed, g.terminal_speed_m_s, radius)
         alpha_cmd = self.aero.alpha_for_lift_to_drag(np.minimum(ld_req, 50.0), mach)
-        cl_cmd, _ = self.aero.coefficients(alpha_cmd, mach)
-        h_ref = reference_glide_altitude_m(cl_cmd, hold_alt, speed, mass, area)
-        # rate of the reference as the vehicle slows (drag = lift / (L/D) in equilibrium):
-        # feeding it forward removes the lag of the altitude loop behind a falling reference
-        decel = hold_alt / self.aero.lift_to_drag(alpha_cmd, mach)
-        slower = speed - _SPEED_STEP_M_S
-        h_ref_slower = reference_glide_altitude_m(cl_cmd, hold_alt, slower, mass, area)
-        sink_ref = (h_ref - h_ref_slower) / _SPEED_STEP_M_S * (-decel)
+        cl_cmd, cd_cmd = self.aero.coefficients(alpha_cmd, mach)
+        # reference altitude now and at a slightly lower speed: the rate at which the
+        # reference falls as the vehicle slows (drag = lift / (L/D) in equilibrium) is
+        # fed forward, which removes the lag of the altitude loop behind it
+        both = reference_glide_altitude_m(
+            np.concatenate([cl_cmd, cl_cmd]), np.concatenate([hold_alt, hold_alt]),
+            np.concatenate([speed, speed - _SPEED_STEP_M_S]), np.concatenate([mass, mass]),
+            np.concatenate([area, area]))
+        h_ref, h_ref_slower = both[: idx.size], both[idx.size:]
+        decel = hold_alt * cd_cmd / cl_cmd
+        sink_ref = (h_ref - h_ref_slower) * (-decel / _SPEED_STEP_M_S)
         # pull-out until the vehicle first settles near its reference, then glide, then dive
         settled = (np.abs(alt - h_ref) < _SETTLED_ALT_M) & (np.abs(sink) < _SETTLED_SINK_M_S)
-        mode = np.where(mode == MODE_PULLOUT, np.where(settled, MODE_GLIDE, MODE_PULLOUT), mode)
-        cl_max, _ = self.aero.coefficients(np.full(idx.size, np.radians(self.aero.alpha_max_deg)),
-                                           mach)
+        mode = np.where((mode == MODE_PULLOUT) & settled, MODE_GLIDE, mode)
+        cl_max = self.aero.max_lift_coefficient(mach)
         dive = dive_due(range_to_go, alt, speed, q * cl_max * area / mass, g.dive_turn_margin)
-        mode = np.where((mode == MODE_DIVE) | dive, MODE_DIVE, mode)
+        mode = np.where(dive, MODE_DIVE, mode)
         man = self.maneuver[idx]
         flown = 1.0 - range_to_go / np.maximum(self.glide_range_m[idx], 1.0)
         lo, hi = g.skip_window
@@ -176,21 +182,26 @@ class GlideSystem:
                                          -g.max_sink_rate_m_s, g.max_sink_rate_m_s)
         correction = np.clip(2.0 * g.altitude_zeta * w * (sink_demand - sink),
                              -g.max_vertical_cmd_m_s2, g.max_vertical_cmd_m_s2)
-        a_up = hold_alt + correction
+        # vertical lift along e_up (tilted from the vertical by the flight-path angle)
+        a_up = (hold_alt + correction) / np.maximum(dot(e_up, up), 0.1)
         a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(v, to_aim, up),
                          -g.max_lateral_m_s2, g.max_lateral_m_s2)
-        weave_bank = g.weave_amplitude_rad * np.sin(
-            2.0 * np.pi * (t - self.t_glide_start_s[idx]) / g.weave_period_s)
-        a_side = a_side + np.where(man == MANEUVERS.index("weave"),
-                                   np.maximum(a_up, 0.0) * np.tan(weave_bank), 0.0)
-        side_dir = unit(cross(v, up))  # to the right of the flight path
-        glide_cmd = a_up[:, None] * up + a_side[:, None] * side_dir
+        weaving = man == MANEUVERS.index("weave")
+        if weaving.any():
+            weave_bank = g.weave_amplitude_rad * np.sin(
+                2.0 * np.pi * (t - self.t_glide_start_s[idx]) / g.weave_period_s)
+            a_side = a_side + np.where(weaving, np.maximum(a_up, 0.0) * np.tan(weave_bank), 0.0)
 
         # terminal dive: proportional navigation plus gravity compensation
-        dive_cmd = proportional_navigation(r, v, aim, g.nav_gain) - other
-        cmd = np.where((mode == MODE_DIVE)[:, None], dive_cmd, glide_cmd)
-        alpha, bank = lift_command_to_alpha_bank(cmd, v, up, q, mass, area, mach, self.aero)
-        return {"alpha": alpha, "bank": bank}, mode
+        diving = np.flatnonzero(mode == MODE_DIVE)
+        if diving.size:
+            aim = self.aim_ecef_m[idx[diving]].T
+            cmd = proportional_navigation(r[:, diving], v[:, diving], aim, g.nav_gain)
+            cmd -= other[:, diving]
+            a_up[diving] = dot(cmd, e_up[:, diving])
+            a_side[diving] = dot(cmd, e_side[:, diving])
+        u = alpha_bank_from_lift(a_up, a_side, q, mass, area, mach, self.aero)
+        return u, mode
 
     def derivative(self, t, y, idx, u):
         return point_mass_derivative(t, y, self.ref_area_m2[idx], self.aero, u)
@@ -285,7 +296,7 @@ def fly_hgv(
     y = boost.y.copy()
     y[:, 6] = glider.mass_kg  # the glider separates
     system = GlideSystem(aero=glider.aero, ref_area_m2=np.full(n, glider.ref_area_m2),
-                         aim_ecef_m=aim_ecef, maneuver=np.asarray(maneuver, np.int64),
+                         aim_ecef_m=aim_ecef, aim_unit=unit(aim_ecef.T), aim_radius_m=radius, maneuver=np.asarray(maneuver, np.int64),
                          t_glide_start_s=boost.t, glide_range_m=glide_range, guidance=guidance)
     going = ~boost.crashed
     glide = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t),

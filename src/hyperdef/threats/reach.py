@@ -32,7 +32,7 @@ REACH_MARGIN = 0.97
 #: minimum ranges, m
 MIN_RANGE_M = {"hgv": 700_000.0, "hcm": 100_000.0, "ballistic": 150_000.0}
 #: maximum HCM range of the default cruiser (flown: see tests/validation), m
-HCM_MAX_RANGE_M = 1_400_000.0
+HCM_MAX_RANGE_M = 1_650_000.0
 
 
 def hgv_max_range_m(glider, plan: BoostPlan = BoostPlan(),

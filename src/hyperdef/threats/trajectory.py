@@ -212,3 +212,56 @@ def build_trajectory(
         aim_lla=np.asarray(aim_lla, float),
         status=np.asarray(status, dtype=object),
     )
+
+
+#: phases counted as the sustained-flight (glide or cruise) part of a trajectory
+_SUSTAINED = (PHASE_CODE["glide"], PHASE_CODE["cruise"])
+MACH5 = 5.0
+
+
+def summarize(trajectory: Trajectory, i: int) -> dict:
+    """Key figures of object ``i`` as plain Python numbers (the ``hyperdef fly --json`` object).
+
+    Keys: kind, status, range_km (launch to final point on the ellipsoid),
+    flight_time_s, max_mach, min_glide_alt_km and max_glide_alt_km (over the glide or
+    cruise phase; None when the flight has none), max_alt_km, impact_lat, impact_lon
+    (deg), miss_to_aim_km, burnout_time_s, burnout_alt_km, burnout_speed_m_s,
+    fraction_above_mach5 (of the flight time after burnout), max_dynamic_pressure_kpa,
+    max_heat_flux_mw_m2 (Sutton-Graves stagnation point) and the time spent in each phase.
+    """
+    rows = trajectory.rows(i)
+    t = trajectory.t[rows]
+    alt = trajectory.lla[rows, 2]
+    phase = trajectory.phase[rows]
+    mach = trajectory.mach[rows]
+    speed = np.sqrt(np.einsum("ij,ij->i", trajectory.v_ecef_m_s[rows], trajectory.v_ecef_m_s[rows]))
+    boost = np.flatnonzero(phase == PHASE_CODE["boost"])
+    burnout = boost[-1] if boost.size else 0
+    sustained = np.isin(phase, _SUSTAINED)
+    after = np.arange(t.size) >= burnout
+    dt = np.diff(t, append=t[-1])
+    flight_after = dt[after].sum()
+    impact = trajectory.impact_lla[i]
+    per_phase = {name: round(float(dt[phase == code].sum()), 1)
+                 for code, name in enumerate(PHASES) if np.any(phase == code)}
+    return {
+        "kind": str(trajectory.kind[i]),
+        "status": str(trajectory.status[i]),
+        "range_km": round(float(trajectory.ground_range_m[i]) / 1e3, 3),
+        "flight_time_s": round(float(t[-1] - t[0]), 2),
+        "max_mach": round(float(mach.max()), 2),
+        "min_glide_alt_km": round(float(alt[sustained].min()) / 1e3, 3) if sustained.any() else None,
+        "max_glide_alt_km": round(float(alt[sustained].max()) / 1e3, 3) if sustained.any() else None,
+        "max_alt_km": round(float(alt.max()) / 1e3, 3),
+        "impact_lat": round(float(np.degrees(impact[0])), 6),
+        "impact_lon": round(float(np.degrees(impact[1])), 6),
+        "miss_to_aim_km": round(float(trajectory.miss_to_aim_m[i]) / 1e3, 4),
+        "burnout_time_s": round(float(t[burnout] - t[0]), 2),
+        "burnout_alt_km": round(float(alt[burnout]) / 1e3, 3),
+        "burnout_speed_m_s": round(float(speed[burnout]), 1),
+        "fraction_above_mach5": round(float(dt[after & (mach > MACH5)].sum() / flight_after), 4)
+        if flight_after > 0 else 0.0,
+        "max_dynamic_pressure_kpa": round(float(trajectory.dynamic_pressure_pa[rows].max()) / 1e3, 2),
+        "max_heat_flux_mw_m2": round(float(trajectory.heat_flux_w_m2[rows].max()) / 1e6, 3),
+        "phase_time_s": per_phase,
+    }
