@@ -24,6 +24,7 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -104,6 +105,8 @@ def point_mass_derivative(
     ref_area_m2: np.ndarray,
     aero: AeroModel | None,
     u: dict[str, np.ndarray],
+    *,
+    rotating: bool = True,
 ) -> np.ndarray:
     """Derivative of the 7-component point-mass state for n vehicles.
 
@@ -124,6 +127,9 @@ def point_mass_derivative(
         Controls held over the step: ``alpha`` (rad) and ``bank`` (rad, positive
         right), or their precomputed ``cos_bank`` and ``sin_bank``; optionally
         ``thrust_n`` (N), ``isp_s`` (s) and ``thrust_dir`` (n, 3) unit ECEF vector.
+    rotating : bool
+        Include the Coriolis and centrifugal terms (False models a non-rotating Earth,
+        for comparisons with closed forms that assume one).
 
     Returns
     -------
@@ -131,9 +137,10 @@ def point_mass_derivative(
     """
     x, yy, z, vx, vy, vz, mass = np.ascontiguousarray(y.T)
     ax, ay, az = gravity_j2_components(x, yy, z)
-    w = OMEGA_EARTH_RAD_S
-    ax += w * w * x + 2.0 * w * vy
-    ay += w * w * yy - 2.0 * w * vx
+    if rotating:
+        w = OMEGA_EARTH_RAD_S
+        ax += w * w * x + 2.0 * w * vy
+        ay += w * w * yy - 2.0 * w * vx
     out = np.empty((7, x.size))
     out[0], out[1], out[2] = vx, vy, vz
     out[6] = 0.0
@@ -200,3 +207,40 @@ def vacuum_derivative(t: np.ndarray, y: np.ndarray, *, gm: float, rotating: bool
     out[:, 0:3] = v
     out[:, 3:6] = acc
     return out
+
+
+SURFACE_IMPACT = Event("surface_impact", terminal=True, direction=-1)
+
+
+@dataclass(frozen=True, slots=True)
+class KeplerSystem:
+    """Free flight under point-mass gravity over a spherical Earth (an integrator System).
+
+    The textbook setting of the minimum-energy trajectory and of energy conservation:
+    no atmosphere, optional Earth rotation, impact when the radius falls to
+    ``surface_radius_m``.
+
+    Attributes
+    ----------
+    gm : float
+        Gravitational parameter, m^3/s^2.
+    rotating : bool
+        Integrate in the rotating frame (adds Coriolis and centrifugal terms).
+    surface_radius_m : float
+        Radius of the impact sphere, m.
+    """
+
+    gm: float
+    rotating: bool
+    surface_radius_m: float
+    events: tuple[Event, ...] = (SURFACE_IMPACT,)
+
+    def controls(self, t, y, idx, mode):
+        return {}, mode
+
+    def derivative(self, t, y, idx, u):
+        return vacuum_derivative(t, y, gm=self.gm, rotating=self.rotating)
+
+    def event_values(self, t, y, idx):
+        r = y[:, 0:3]
+        return (np.sqrt(np.einsum("ij,ij->i", r, r)) - self.surface_radius_m)[:, None]

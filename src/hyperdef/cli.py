@@ -1,0 +1,250 @@
+"""Command-line interface: ``hyperdef fly ...``.
+
+A thin layer over the Python API: it parses degrees at the edge, converts them to
+radians, calls :func:`hyperdef.threats.fly`, and writes or prints what comes back. No
+physics lives here.
+
+Every :class:`hyperdef.errors.HyperdefError` becomes one line ``error: <message>`` on
+stderr and exit code 2, without a traceback; usage errors (an unknown kind, manoeuvre
+or option) are reported by click, also with exit code 2. Output files are checked
+before the flight and written atomically, so a failed command leaves none behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hyperdef import __version__
+from hyperdef.errors import HyperdefError, InputError
+from hyperdef.threats import MANEUVERS, THREAT_KINDS
+
+#: exit status of every input error (DESIGN.md)
+EXIT_INPUT_ERROR = 2
+
+# choices built from the library's own lists, so --help and usage errors name what is allowed
+Kind = enum.Enum("Kind", {name: name for name in THREAT_KINDS}, type=str)
+Maneuver = enum.Enum("Maneuver", {name: name for name in MANEUVERS}, type=str)
+
+app = typer.Typer(
+    name="hyperdef",
+    help="hyperdef: an open testbed for counter-hypersonic defence research.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # plain click usage errors: short, stable, one "Error:" line
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hyperdef {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
+    """hyperdef: an open testbed for counter-hypersonic defence research."""
+
+
+def parse_lat_lon(text: str, option: str) -> tuple[float, float]:
+    """Parse ``"LAT,LON"`` in degrees (spaces allowed) into two floats.
+
+    Raises
+    ------
+    hyperdef.errors.InputError
+        Naming ``option`` when the text is not two finite numbers, the latitude is
+        outside [-90, 90] or the longitude outside [-360, 360].
+    """
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lat, lon = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"{option}: expected LAT,LON in degrees, got {text!r}") from None
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        raise InputError(f"{option}: expected finite LAT,LON in degrees, got {text!r}")
+    if not -90.0 <= lat <= 90.0:
+        raise InputError(f"{option}: latitude {lat:g} deg outside [-90, 90]")
+    if not -360.0 <= lon <= 360.0:
+        raise InputError(f"{option}: longitude {lon:g} deg outside [-360, 360]")
+    return lat, lon
+
+
+def _positive(value: float | None, option: str, unit: str) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0.0):
+        raise InputError(f"{option}: {value:g} {unit} must be a positive number")
+
+
+@contextlib.contextmanager
+def _status(message: str):
+    """A rich spinner on stderr, only when stderr is a terminal (stdout stays clean)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        yield
+
+
+@app.command()
+def fly(
+    kind: Annotated[Kind, typer.Argument(metavar="KIND", help="Threat kind: hgv, hcm or ballistic.", show_default=False)],
+    launch: Annotated[str, typer.Option(
+        "--from", metavar="LAT,LON", show_default=False,
+        help="Launch point, geodetic latitude and longitude in degrees, e.g. 22.0,-159.8.")],
+    aim: Annotated[str, typer.Option(
+        "--to", metavar="LAT,LON", show_default=False,
+        help="Aim point, geodetic latitude and longitude in degrees, e.g. 9.4,167.5.")],
+    maneuver: Annotated[Maneuver, typer.Option(
+        "--maneuver", help="Glide manoeuvre (hgv only; others fly 'none').")] = Maneuver.none,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", metavar="N", show_default=False,
+        help="Seed of the booster dispersion; without it the flight is nominal.")] = None,
+    launch_time_s: Annotated[float, typer.Option(
+        "--launch-time", metavar="S", help="Launch time, s from the scenario epoch.")] = 0.0,
+    mass_kg: Annotated[float | None, typer.Option(
+        "--mass", metavar="KG", show_default=False,
+        help="Payload mass override (glider, cruiser dry mass or re-entry vehicle), kg.")] = None,
+    dt_s: Annotated[float | None, typer.Option(
+        "--dt", metavar="S", show_default=False,
+        help="Integration step, s (default 0.5; 0.25 for hcm).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="FILE.parquet", show_default=False,
+        help="Write the truth table (DESIGN.md truth.parquet columns) here.")] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", metavar="FILE.png", show_default=False,
+        help="Write the altitude profile and ground track here.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object on stdout and nothing else.")] = False,
+) -> None:
+    """Fly one threat from launch to impact and summarise it."""
+    try:
+        summary = _fly(kind.value, launch, aim, maneuver.value, seed, launch_time_s, mass_kg,
+                       dt_s, out, plot)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        _print_summary(summary)
+
+
+def _fly(kind: str, launch: str, aim: str, maneuver: str, seed: int | None,
+         launch_time_s: float, mass_kg: float | None, dt_s: float | None,
+         out: Path | None, plot: Path | None) -> dict[str, Any]:
+    """Validate everything, fly, write the outputs; return the JSON object."""
+    import numpy as np
+
+    from hyperdef.report import atomic_output, check_output_path
+    from hyperdef.threats import fly as fly_threat
+    from hyperdef.threats.trajectory import summarize
+
+    launch_deg = parse_lat_lon(launch, "--from")
+    aim_deg = parse_lat_lon(aim, "--to")
+    if not math.isfinite(launch_time_s):
+        raise InputError(f"--launch-time: {launch_time_s:g} s must be a finite number")
+    _positive(mass_kg, "--mass", "kg")
+    _positive(dt_s, "--dt", "s")
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed: {seed} must be a non-negative integer")
+    if out is not None:
+        check_output_path(out, (".parquet",), "--out")
+    if plot is not None:
+        check_output_path(plot, (".png",), "--plot")
+    if out is not None and plot is not None and os.path.abspath(out) == os.path.abspath(plot):
+        raise InputError("--out and --plot: must be different files")
+
+    rng = None if seed is None else np.random.default_rng(seed)
+    with _status(f"flying {kind} ..."):
+        trajectory = fly_threat(kind, np.radians(launch_deg), np.radians(aim_deg),
+                                maneuver=maneuver, t_launch_s=launch_time_s, rng=rng,
+                                mass_kg=mass_kg, dt_s=dt_s)
+    outputs: dict[str, str] = {}
+    if plot is not None:
+        from hyperdef.report.plots import plot_trajectory
+
+        with _status("plotting ..."):
+            plot_trajectory(trajectory, plot)
+        outputs["plot"] = os.path.abspath(plot)
+    if out is not None:
+        import pyarrow.parquet as pq
+
+        with atomic_output(out) as tmp:
+            pq.write_table(trajectory.to_table(), tmp)
+        outputs["out"] = os.path.abspath(out)
+
+    summary = summarize(trajectory, 0)
+    summary.update({
+        "maneuver": maneuver,
+        "seed": seed,
+        "launch": list(launch_deg),
+        "aim": list(aim_deg),
+        "launch_time_s": launch_time_s,
+        "outputs": outputs,
+    })
+    return summary
+
+
+def _fmt(value: Any, spec: str, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:{spec}}{unit}"
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    """A small human-readable table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{s['kind']} ({s['maneuver']}): {s['status']}", show_header=False,
+                  title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("launch", f"{s['launch'][0]:.4f}, {s['launch'][1]:.4f} deg"),
+        ("aim", f"{s['aim'][0]:.4f}, {s['aim'][1]:.4f} deg"),
+        ("impact", f"{s['impact_lat']:.4f}, {s['impact_lon']:.4f} deg"),
+        ("miss to aim", _fmt(s["miss_to_aim_km"], ".3f", " km")),
+        ("range", _fmt(s["range_km"], ",.1f", " km")),
+        ("flight time", _fmt(s["flight_time_s"], ",.1f", " s")),
+        ("max Mach", _fmt(s["max_mach"], ".2f")),
+        ("time above Mach 5", _fmt(s["fraction_above_mach5"], ".0%", " (after burnout)")),
+        ("max altitude", _fmt(s["max_alt_km"], ".1f", " km")),
+        ("glide/cruise altitude",
+         "-" if s["min_glide_alt_km"] is None
+         else f"{s['min_glide_alt_km']:.1f} - {s['max_glide_alt_km']:.1f} km"),
+        ("burnout", f"{_fmt(s['burnout_time_s'], '.1f', ' s')}, "
+                    f"{_fmt(s['burnout_alt_km'], '.1f', ' km')}, "
+                    f"{_fmt(s['burnout_speed_m_s'], ',.0f', ' m/s')}"),
+        ("seed", "nominal" if s["seed"] is None else str(s["seed"])),
+    ]
+    rows += [(f"wrote {name}", path) for name, path in s["outputs"].items()]
+    for name, value in rows:
+        table.add_row(name, value)
+    Console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point (``hyperdef``)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
