@@ -159,20 +159,18 @@ def _phase_lines(ax, trajectory: Trajectory, x: np.ndarray, y: np.ndarray,
     """Draw every object as segments coloured by the phase of their first sample.
 
     One :class:`LineCollection` per phase, whatever the number of objects. Returns the
-    phase codes drawn, in flight order.
+    phase codes drawn, in order of first appearance (flight order).
     """
     points = np.column_stack([x, y])
     segments = np.stack([points[:-1], points[1:]], axis=1)
     same_object = np.ones(max(len(points) - 1, 0), dtype=bool)
     same_object[trajectory.offsets[1:-1] - 1] = False
     phase = trajectory.phase[:-1]
-    present = []
-    for code, name in enumerate(PHASES):  # a handful of phases, never a loop over objects
+    codes, first = np.unique(trajectory.phase, return_index=True)
+    present = [int(c) for c in codes[np.argsort(first)]]
+    for code in present:  # a handful of phases, never a loop over objects
         keep = same_object & (phase == code)
-        if not keep.any() and not np.any(trajectory.phase == code):
-            continue
-        present.append(code)
-        ax.add_collection(LineCollection(segments[keep], colors=PHASE_COLORS[name],
+        ax.add_collection(LineCollection(segments[keep], colors=PHASE_COLORS[PHASES[code]],
                                          linewidths=width, alpha=alpha, capstyle="round"))
     ax.autoscale_view()
     return present
