@@ -74,31 +74,6 @@ def approx_altitude_m(r_ecef_m: np.ndarray) -> np.ndarray:
     return r - radius
 
 
-def lift_axes(r_ecef_m: np.ndarray, v_ecef_m_s: np.ndarray):
-    """Unit vectors of the wind frame used for lift and bank, components unpacked.
-
-    Returns ``(u, e_up, e_side, speed)`` where ``u`` is the unit velocity, ``e_up`` the
-    unit vector perpendicular to ``u`` in the vertical plane (towards the geocentric
-    zenith: the direction of lift at zero bank), ``e_side = u x e_up`` (to the right of
-    the flight path: lift at +90 deg bank). Each vector is a tuple of three (n,) arrays.
-    """
-    x, y, z = r_ecef_m[:, 0], r_ecef_m[:, 1], r_ecef_m[:, 2]
-    vx, vy, vz = v_ecef_m_s[:, 0], v_ecef_m_s[:, 1], v_ecef_m_s[:, 2]
-    speed = np.sqrt(vx * vx + vy * vy + vz * vz)
-    inv_s = 1.0 / np.maximum(speed, 1e-9)
-    ux, uy, uz = vx * inv_s, vy * inv_s, vz * inv_s
-    inv_r = 1.0 / np.sqrt(x * x + y * y + z * z)
-    zx, zy, zz = x * inv_r, y * inv_r, z * inv_r
-    d = zx * ux + zy * uy + zz * uz
-    lx, ly, lz = zx - d * ux, zy - d * uy, zz - d * uz
-    inv_l = 1.0 / np.maximum(np.sqrt(lx * lx + ly * ly + lz * lz), 1e-12)
-    lx, ly, lz = lx * inv_l, ly * inv_l, lz * inv_l
-    sx = uy * lz - uz * ly
-    sy = uz * lx - ux * lz
-    sz = ux * ly - uy * lx
-    return (ux, uy, uz), (lx, ly, lz), (sx, sy, sz), speed
-
-
 def point_mass_derivative(
     t: np.ndarray,
     y: np.ndarray,

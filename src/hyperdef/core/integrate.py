@@ -251,30 +251,28 @@ def integrate(
     ev_rec: list[tuple[np.ndarray, ...]] = []
     active = np.flatnonzero(t < t_end - 1e-12)
     status[t >= t_end - 1e-12] = STATUS_END_TIME
+    # working copies of the vehicles still flying, compacted when some finish; the state
+    # is kept column-major so kernels can read it by component without a copy
+    ta, ya, tea, ma = t[active], np.asfortranarray(y[active]), t_end[active], mode[active]
     n_rows = 0
-    g_prev = system.event_values(t[active], y[active], active) if len(events) else None
+    g_prev = system.event_values(ta, ya, active) if len(events) else None
     step = 0
     held: dict[str, np.ndarray] | None = None
     while active.size and step < max_steps:
-        ta, ya = t[active], y[active]
         if step % control_every == 0 or held is None:
-            u, mode_new = system.controls(ta, ya, active, mode[active])
-            mode[active] = mode_new
+            u, ma = system.controls(ta, ya, active, ma)
             if control_every > 1:
                 held = _hold(held, u, active, n_batch)
         else:
             u = take_rows(held, active)
-            mode_new = mode[active]
-        h = np.minimum(dt_s, t_end[active] - ta)
+        h = np.minimum(dt_s, tea - ta)
         k1 = system.derivative(ta, ya, active, u)
         if step == 0 or (record_every and step % record_every == 0):
-            rec.append((active, ta, ya, k1, mode_new))
+            rec.append((active, ta, ya, k1, ma))
         y_new, _ = rk4_step(system, ta, ya, h, active, u, k1)
         n_rows += 4 * active.size
         t_new = ta + h
-        done_local = np.zeros(active.size, dtype=bool)
-        t_final_local = t_new.copy()
-        y_final_local = y_new
+        done = np.zeros(active.size, dtype=bool)
         if len(events):
             g_new = system.event_values(t_new, y_new, active)
             crossed = _crossed(g_prev, g_new, directions[None, :])
@@ -290,27 +288,29 @@ def integrate(
                 stop = first_terminal >= 0
                 if stop.any():
                     sr = rows[stop]
-                    done_local[sr] = True
-                    t_final_local[sr] = t_ev[stop]
-                    y_final_local = y_final_local.copy()
-                    y_final_local[sr] = y_ev[stop]
+                    done[sr] = True
+                    t_new[sr] = t_ev[stop]
+                    y_new[sr] = y_ev[stop]
                     status[active[sr]] = first_terminal[stop]
             g_prev = g_new
-        t[active] = t_final_local
-        y[active] = y_final_local
-        reached = (~done_local) & (t_final_local >= t_end[active] - 1e-9)
+        ta, ya = t_new, y_new
+        reached = (~done) & (ta >= tea - 1e-9)
         status[active[reached]] = STATUS_END_TIME
-        finished = done_local | reached
+        finished = done | reached
         if finished.any():
-            fi = active[finished]
-            uf = take_rows(u, np.flatnonzero(finished))
-            rec.append((fi, t[fi], y[fi], system.derivative(t[fi], y[fi], fi, uf), mode[fi]))
+            fi = np.flatnonzero(finished)
+            ids = active[fi]
+            t[ids], y[ids], mode[ids] = ta[fi], ya[fi], ma[fi]
+            uf = take_rows(u, fi)
+            rec.append((ids, ta[fi], ya[fi], system.derivative(ta[fi], ya[fi], ids, uf), ma[fi]))
             keep = ~finished
-            active = active[keep]
+            active, ta, ya, tea, ma = active[keep], ta[keep], ya[keep], tea[keep], ma[keep]
+            ya = np.asfortranarray(ya)
             if g_prev is not None:
                 g_prev = g_prev[keep]
         step += 1
-    if active.size:  # max_steps reached: record where they stopped
+    if active.size:  # max_steps reached: keep where they stopped
+        t[active], y[active], mode[active] = ta, ya, ma
         status[active] = STATUS_END_TIME
     samples = _assemble(rec, y.shape[1])
     event_record = _assemble_events(ev_rec, y.shape[1])

@@ -22,23 +22,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdef.core.atmosphere import ussa76, ussa76_fast
+from hyperdef.core.atmosphere import ussa76
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
 from hyperdef.core.earth import G0_M_S2
 from hyperdef.core.integrate import Event, integrate
-from hyperdef.threats.aero import LiftingBodyAero
 from hyperdef.threats.boost import PitchProgramme, fly_boost
 from hyperdef.threats.guidance import (
     alpha_bank_from_lift,
-    components,
     dive_due,
     dot,
-    gravity_and_frame_acceleration,
-    great_circle_to_aim,
+    flight_state,
     heading_error_rad,
-    proportional_navigation,
+    steer_dives,
     unit,
-    wind_axes,
 )
 from hyperdef.threats.launch import assemble, launch_geometry, pad_state
 from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
@@ -94,43 +90,29 @@ class CruiseSystem:
     def controls(self, t, y, idx, mode):
         g = self.guidance
         c = self.cruiser
-        s = components(y)
-        r, v, mass = s[0:3], s[3:6], s[6]
+        st = flight_state(y, self.aim_unit[:, idx], self.aim_radius_m[idx])
         area = np.full(idx.size, c.ref_area_m2)
-        alt = approx_altitude_m(y[:, 0:3])
-        rho, sound = ussa76_fast(alt)
-        psi, to_aim, up = great_circle_to_aim(r, self.aim_unit[:, idx])
-        u_vel, e_up, e_side, speed = wind_axes(v, up)
-        mach = speed / sound
-        q = 0.5 * rho * speed * speed
-        range_to_go = psi * self.aim_radius_m[idx]
-        sink = dot(v, up)
+        mass, alt, speed, mach, q = st.mass, st.alt, st.speed, st.mach, st.dynamic_pressure
+        range_to_go, sink = st.range_to_go, st.sink
         fuel_left = mass > c.dry_mass_kg + 1e-6
         dive = dive_due(range_to_go, alt, speed, q * c.aero.max_lift_coefficient(mach) * area / mass,
                         g.dive_turn_margin)
         mode = np.where((mode == MODE_DIVE) | dive, MODE_DIVE,
                         np.where(fuel_left, MODE_CRUISE, MODE_GLIDE))
-        other = gravity_and_frame_acceleration(r, v)
-        hold_alt = -dot(other, up) - (speed * speed - sink * sink) / np.sqrt(dot(r, r))
         w = g.altitude_omega_rad_s
         correction = np.clip(w * w * (c.cruise_alt_m - alt) - 2.0 * g.altitude_zeta * w * sink,
                              -g.max_vertical_cmd_m_s2, g.max_vertical_cmd_m_s2)
-        a_up = (hold_alt + correction) / np.maximum(dot(e_up, up), 0.1)
-        a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(v, to_aim, up),
+        a_up = (st.hold_alt_accel + correction) / np.maximum(dot(st.e_up, st.up), 0.1)
+        a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(st.v, st.to_aim, st.up),
                          -g.max_lateral_m_s2, g.max_lateral_m_s2)
         diving = np.flatnonzero(mode == MODE_DIVE)
-        if diving.size:
-            aim = self.aim_ecef_m[idx[diving]].T
-            cmd = proportional_navigation(r[:, diving], v[:, diving], aim, g.nav_gain)
-            cmd -= other[:, diving]
-            a_up[diving] = dot(cmd, e_up[:, diving])
-            a_side[diving] = dot(cmd, e_side[:, diving])
+        steer_dives(st, diving, self.aim_ecef_m[idx[diving]], g.nav_gain, a_up, a_side)
         u = alpha_bank_from_lift(a_up, a_side, q, mass, area, mach, c.aero)
         _, cd = c.aero.coefficients(u["alpha"], mach)
         thrust = q * area * cd + mass * g.speed_gain_per_s * (self.cruise_speed_m_s[idx] - speed)
         u["thrust_n"] = np.where(mode == MODE_CRUISE, np.clip(thrust, 0.0, c.max_thrust_n), 0.0)
         u["isp_s"] = np.full(idx.size, c.isp_s)
-        u["thrust_dir"] = u_vel.T
+        u["thrust_dir"] = st.u.T
         return u, mode
 
     def derivative(self, t, y, idx, u):

@@ -25,9 +25,12 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from hyperdef.core.atmosphere import altitude_for_log_density_fast
+from hyperdef.core.atmosphere import altitude_for_log_density_fast, ussa76_fast
+from hyperdef.core.dynamics import approx_altitude_m
 from hyperdef.core.earth import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, gravity_j2_components
 
 
@@ -118,6 +121,84 @@ def wind_axes(v: np.ndarray, up: np.ndarray):
     u = v * (1.0 / np.maximum(speed, 1e-9))
     e_up = unit(up - dot(up, u) * u)
     return u, e_up, cross(u, e_up), speed
+
+
+@dataclass(frozen=True, slots=True)
+class FlightState:
+    """What a guidance law knows about n vehicles at one instant (vectors (3, n), ECEF).
+
+    Attributes
+    ----------
+    r, v : ndarray, shape (3, n)
+        Position (m) and Earth-relative velocity (m/s).
+    mass : ndarray, shape (n,)
+        Mass, kg.
+    alt, speed, mach, dynamic_pressure, range_to_go, sink, radius : ndarray, shape (n,)
+        Altitude (m), speed (m/s), Mach, dynamic pressure (Pa), great-circle range to the
+        aim (m), climb rate (m/s, positive up), distance from the Earth's centre (m).
+    up, to_aim, u, e_up, e_side : ndarray, shape (3, n)
+        Geocentric up, horizontal direction to the aim, unit velocity, and the lift
+        directions at zero and +90 deg bank.
+    other_accel : ndarray, shape (3, n)
+        Gravity plus Coriolis and centrifugal acceleration, m/s^2.
+    hold_alt_accel : ndarray, shape (n,)
+        Vertical lift acceleration that holds the altitude (zero vertical acceleration).
+    """
+
+    r: np.ndarray
+    v: np.ndarray
+    mass: np.ndarray
+    alt: np.ndarray
+    speed: np.ndarray
+    mach: np.ndarray
+    dynamic_pressure: np.ndarray
+    range_to_go: np.ndarray
+    sink: np.ndarray
+    radius: np.ndarray
+    up: np.ndarray
+    to_aim: np.ndarray
+    u: np.ndarray
+    e_up: np.ndarray
+    e_side: np.ndarray
+    other_accel: np.ndarray
+    hold_alt_accel: np.ndarray
+
+
+def flight_state(y: np.ndarray, aim_unit: np.ndarray, aim_radius_m: np.ndarray) -> FlightState:
+    """Sense the state of n vehicles (``y`` (n, 7)) relative to their aim points.
+
+    ``aim_unit`` (3, n) are the geocentric unit vectors of the aim points and
+    ``aim_radius_m`` (n,) their distances from the Earth's centre.
+    """
+    s = components(y)
+    r, v = s[0:3], s[3:6]
+    alt = approx_altitude_m(y[:, 0:3])
+    rho, sound = ussa76_fast(alt)
+    psi, to_aim, up = great_circle_to_aim(r, aim_unit)
+    u, e_up, e_side, speed = wind_axes(v, up)
+    sink = dot(v, up)
+    radius = np.sqrt(dot(r, r))
+    other = gravity_and_frame_acceleration(r, v)
+    return FlightState(
+        r=r, v=v, mass=s[6], alt=alt, speed=speed, mach=speed / sound,
+        dynamic_pressure=0.5 * rho * speed * speed, range_to_go=psi * aim_radius_m, sink=sink,
+        radius=radius, up=up, to_aim=to_aim, u=u, e_up=e_up, e_side=e_side, other_accel=other,
+        hold_alt_accel=-dot(other, up) - (speed * speed - sink * sink) / radius)
+
+
+def steer_dives(state: FlightState, diving: np.ndarray, aim_ecef_m: np.ndarray,
+                nav_gain: float, a_up: np.ndarray, a_side: np.ndarray) -> None:
+    """Overwrite the lift commands of the ``diving`` vehicles with proportional navigation.
+
+    PN with gravity compensation towards the aim points ``aim_ecef_m`` (k, 3) of the k
+    diving vehicles ([2] ch. 2 and 14); ``a_up`` and ``a_side`` are modified in place.
+    """
+    if not diving.size:
+        return
+    cmd = proportional_navigation(state.r[:, diving], state.v[:, diving], aim_ecef_m.T, nav_gain)
+    cmd -= state.other_accel[:, diving]
+    a_up[diving] = dot(cmd, state.e_up[:, diving])
+    a_side[diving] = dot(cmd, state.e_side[:, diving])
 
 
 def alpha_bank_from_lift(a_up: np.ndarray, a_side: np.ndarray, dynamic_pressure_pa: np.ndarray,

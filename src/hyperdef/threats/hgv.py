@@ -27,25 +27,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdef.core.atmosphere import ussa76_fast
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
 from hyperdef.core.integrate import Event, integrate
 from hyperdef.threats.aero import CavHAero
 from hyperdef.threats.boost import PitchProgramme, fly_boost
 from hyperdef.threats.guidance import (
     alpha_bank_from_lift,
-    components,
     dive_due,
     dot,
     eggers_speed_for_range,
-    gravity_and_frame_acceleration,
-    great_circle_to_aim,
+    flight_state,
     heading_error_rad,
-    proportional_navigation,
     reference_glide_altitude_m,
     required_lift_to_drag,
+    steer_dives,
     unit,
-    wind_axes,
 )
 from hyperdef.threats.launch import assemble, launch_geometry, pad_state
 from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
@@ -129,23 +125,10 @@ class GlideSystem:
 
     def controls(self, t, y, idx, mode):
         g = self.guidance
-        s = components(y)
-        r, v, mass = s[0:3], s[3:6], s[6]
-        aim_unit = self.aim_unit[:, idx]
+        st = flight_state(y, self.aim_unit[:, idx], self.aim_radius_m[idx])
         area = self.ref_area_m2[idx]
-        radius = np.sqrt(dot(r, r))
-        alt = approx_altitude_m(y[:, 0:3])
-        rho, sound = ussa76_fast(alt)
-        psi, to_aim, up = great_circle_to_aim(r, aim_unit)
-        u_vel, e_up, e_side, speed = wind_axes(v, up)
-        mach = speed / sound
-        q = 0.5 * rho * speed * speed
-        range_to_go = psi * self.aim_radius_m[idx]
-        sink = dot(v, up)
-
-        # accelerations other than lift: gravity and the rotating-frame terms
-        other = gravity_and_frame_acceleration(r, v)
-        hold_alt = -dot(other, up) - (speed * speed - sink * sink) / radius  # lift for h'' = 0
+        mass, alt, speed, mach, q = st.mass, st.alt, st.speed, st.mach, st.dynamic_pressure
+        range_to_go, sink, radius, hold_alt = st.range_to_go, st.sink, st.radius, st.hold_alt_accel
 
         # range predictor: L/D that spends the speed over the range left
         glide_left = np.maximum(range_to_go - g.dive_range_per_alt * alt, 0.0)
@@ -183,23 +166,17 @@ class GlideSystem:
         correction = np.clip(2.0 * g.altitude_zeta * w * (sink_demand - sink),
                              -g.max_vertical_cmd_m_s2, g.max_vertical_cmd_m_s2)
         # vertical lift along e_up (tilted from the vertical by the flight-path angle)
-        a_up = (hold_alt + correction) / np.maximum(dot(e_up, up), 0.1)
-        a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(v, to_aim, up),
+        a_up = (hold_alt + correction) / np.maximum(dot(st.e_up, st.up), 0.1)
+        a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(st.v, st.to_aim, st.up),
                          -g.max_lateral_m_s2, g.max_lateral_m_s2)
         weaving = man == MANEUVERS.index("weave")
         if weaving.any():
             weave_bank = g.weave_amplitude_rad * np.sin(
                 2.0 * np.pi * (t - self.t_glide_start_s[idx]) / g.weave_period_s)
             a_side = a_side + np.where(weaving, np.maximum(a_up, 0.0) * np.tan(weave_bank), 0.0)
-
         # terminal dive: proportional navigation plus gravity compensation
         diving = np.flatnonzero(mode == MODE_DIVE)
-        if diving.size:
-            aim = self.aim_ecef_m[idx[diving]].T
-            cmd = proportional_navigation(r[:, diving], v[:, diving], aim, g.nav_gain)
-            cmd -= other[:, diving]
-            a_up[diving] = dot(cmd, e_up[:, diving])
-            a_side[diving] = dot(cmd, e_side[:, diving])
+        steer_dives(st, diving, self.aim_ecef_m[idx[diving]], g.nav_gain, a_up, a_side)
         u = alpha_bank_from_lift(a_up, a_side, q, mass, area, mach, self.aero)
         return u, mode
 

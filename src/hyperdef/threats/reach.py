@@ -22,7 +22,7 @@ from hyperdef.core.earth import GM_EARTH_M3_S2, R_EARTH_MEAN_M
 from hyperdef.threats.guidance import eggers_range_m
 from hyperdef.threats.hgv import BoostPlan, GlideGuidance
 from hyperdef.threats.launch import launch_geometry
-from hyperdef.threats.vehicles import HCM_BOOSTER, MRBM_BOOSTER, STARS_BOOSTER
+from hyperdef.threats.vehicles import MRBM_BOOSTER, STARS_BOOSTER
 
 #: ascent velocity losses (gravity, drag, steering) of the default boosters, m/s
 HGV_ASCENT_LOSS_M_S = 1_000.0
@@ -64,7 +64,6 @@ def hcm_max_range_m(cruiser) -> float:
 
 
 HCM_CRUISER_FUEL_FRACTION = 200.0 / 1_100.0  # fuel / dry mass of the default cruiser
-_ = HCM_BOOSTER
 
 
 def reach_limits_m(kind: str, vehicle, launch_lla: np.ndarray, aim_lla: np.ndarray):
