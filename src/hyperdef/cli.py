@@ -21,11 +21,15 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from hyperdef import __version__
 from hyperdef.errors import HyperdefError, InputError
+from hyperdef.report import atomic_output, check_output_path
 from hyperdef.threats import MANEUVERS, THREAT_KINDS
+from hyperdef.threats import fly as fly_threat
+from hyperdef.threats.trajectory import summarize
 
 #: exit status of every input error (DESIGN.md)
 EXIT_INPUT_ERROR = 2
@@ -104,7 +108,8 @@ def _status(message: str):
 
 @app.command()
 def fly(
-    kind: Annotated[Kind, typer.Argument(metavar="KIND", help="Threat kind: hgv, hcm or ballistic.", show_default=False)],
+    kind: Annotated[Kind, typer.Argument(
+        metavar="KIND", help="Threat kind: hgv, hcm or ballistic.", show_default=False)],
     launch: Annotated[str, typer.Option(
         "--from", metavar="LAT,LON", show_default=False,
         help="Launch point, geodetic latitude and longitude in degrees, e.g. 22.0,-159.8.")],
@@ -150,12 +155,6 @@ def _fly(kind: str, launch: str, aim: str, maneuver: str, seed: int | None,
          launch_time_s: float, mass_kg: float | None, dt_s: float | None,
          out: Path | None, plot: Path | None) -> dict[str, Any]:
     """Validate everything, fly, write the outputs; return the JSON object."""
-    import numpy as np
-
-    from hyperdef.report import atomic_output, check_output_path
-    from hyperdef.threats import fly as fly_threat
-    from hyperdef.threats.trajectory import summarize
-
     launch_deg = parse_lat_lon(launch, "--from")
     aim_deg = parse_lat_lon(aim, "--to")
     if not math.isfinite(launch_time_s):
@@ -168,8 +167,6 @@ def _fly(kind: str, launch: str, aim: str, maneuver: str, seed: int | None,
         check_output_path(out, (".parquet",), "--out")
     if plot is not None:
         check_output_path(plot, (".png",), "--plot")
-    if out is not None and plot is not None and os.path.abspath(out) == os.path.abspath(plot):
-        raise InputError("--out and --plot: must be different files")
 
     rng = None if seed is None else np.random.default_rng(seed)
     with _status(f"flying {kind} ..."):
