@@ -23,8 +23,10 @@ THREAT_KINDS = ("hgv", "hcm", "ballistic")
 
 #: 1-sigma booster specific-impulse dispersion applied when a random generator is given
 ISP_DISPERSION = 0.01
+#: default integration steps, s
+DEFAULT_DT_S = {"hgv": 0.5, "hcm": 0.25, "ballistic": 0.5}
 
-__all__ = ["fly", "Trajectory", "THREAT_KINDS", "MANEUVERS", "PHASES"]
+__all__ = ["fly", "Trajectory", "THREAT_KINDS", "MANEUVERS", "PHASES", "DEFAULT_DT_S"]
 
 
 def _lla_batch(value, name: str) -> np.ndarray:
@@ -75,11 +77,13 @@ def fly(
         Launch times, s from the scenario epoch.
     rng : numpy.random.Generator, optional
         When given, each vehicle's booster specific impulse is drawn with a 1-sigma
-        dispersion of :data:`ISP_DISPERSION`; without it every flight is nominal.
+        dispersion of :data:`ISP_DISPERSION`; without it every flight is nominal. The
+        guidance absorbs the dispersion (thrust termination, glide and cruise guidance),
+        so it shows in the timing and the path, by metres at the impact point.
     mass_kg : float, optional
         Override of the payload mass (glider, cruiser dry mass or re-entry vehicle), kg.
     dt_s : float, optional
-        Integration step, s (default: 0.5 for glide and free flight, 0.25 for cruise).
+        Integration step, s (default :data:`DEFAULT_DT_S` of the kind).
     record_dt_s : float
         Interval of the recorded samples, s.
 
@@ -99,12 +103,20 @@ def fly(
         raise InputError(f"kind: {kind!r} unknown; allowed: {', '.join(THREAT_KINDS)}")
     launch = _lla_batch(launch_lla, "launch")
     aim = _lla_batch(aim_lla, "aim")
-    n = max(len(launch), len(aim))
-    if len(launch) not in (1, n) or len(aim) not in (1, n):
-        raise InputError(f"launch/aim: batch sizes {len(launch)} and {len(aim)} do not match")
+    maneuvers = np.atleast_1d(np.asarray(maneuver, dtype=object))
+    t_launch = np.atleast_1d(np.asarray(t_launch_s, dtype=float))
+    sizes = {"launch": len(launch), "aim": len(aim), "maneuver": len(maneuvers),
+             "t_launch_s": len(t_launch)}
+    n = max(sizes.values())
+    bad = {name: size for name, size in sizes.items() if size not in (1, n)}
+    if bad or maneuvers.ndim != 1 or t_launch.ndim != 1:
+        raise InputError(f"batch sizes {sizes} do not match: give 1 or {n} of each")
     launch = np.broadcast_to(launch, (n, 3)).copy()
     aim = np.broadcast_to(aim, (n, 3)).copy()
-    maneuvers = np.broadcast_to(np.asarray(maneuver, dtype=object), (n,))
+    maneuvers = np.broadcast_to(maneuvers, (n,))
+    t_launch = np.broadcast_to(t_launch, (n,)).copy()
+    if not np.all(np.isfinite(t_launch)):
+        raise InputError("t_launch_s: launch times must be finite")
     for m in set(maneuvers.tolist()):
         allowed = MANEUVERS if kind == "hgv" else ("none",)
         if m not in allowed:
@@ -112,7 +124,6 @@ def fly(
     for name, value in (("dt_s", dt_s), ("record_dt_s", record_dt_s), ("mass_kg", mass_kg)):
         if value is not None and not (np.isfinite(value) and value > 0):
             raise InputError(f"{name}: {value} must be a positive number")
-    t_launch = np.broadcast_to(np.asarray(t_launch_s, float), (n,)).copy()
     isp_scale = (np.ones(n) if rng is None
                  else np.clip(1.0 + ISP_DISPERSION * rng.standard_normal(n), 0.9, 1.1))
 
@@ -127,9 +138,8 @@ def fly(
         raise UnreachableError(
             f"aim: {range_m[i] / 1e3:.0f} km from launch is outside the {kind} reach "
             f"[{lo[i] / 1e3:.0f}, {hi[i] / 1e3:.0f}] km")
-    options = {"record_dt_s": record_dt_s, "isp_scale": isp_scale}
-    if dt_s is not None:
-        options["dt_s"] = dt_s
+    options = {"record_dt_s": record_dt_s, "isp_scale": isp_scale,
+               "dt_s": DEFAULT_DT_S[kind] if dt_s is None else dt_s}
     if kind == "hgv":
         codes = np.array([MANEUVERS.index(m) for m in maneuvers])
         return fly_hgv(launch, aim, t_launch, codes, glider=vehicle, **options)

@@ -92,7 +92,8 @@ def fly_ballistic(
     isp_scale : ndarray, shape (B,), optional
         Booster specific-impulse multiplier per vehicle (dispersions).
     shooting_passes : int
-        Extra flights that correct the guidance aim point by the previous miss.
+        Nominal flights that correct the guidance aim point by the previous miss (the
+        targeting); one more flight with the vehicle's own booster follows.
     max_flight_s : float
         Flight-time limit, s.
     """
@@ -105,10 +106,12 @@ def fly_ballistic(
                                final_pitch_rad=np.zeros(n), cutoff_speed_m_s=np.full(n, np.inf))
     y0 = pad_state(launch_ecef, booster.launch_mass_kg(rv.mass_kg))
     guide_lla = aim_lla.copy()
-    for _ in range(shooting_passes + 1):
+    for k in range(shooting_passes + 1):
         guide_ecef = lla_to_ecef(guide_lla)
+        # targeting is computed for the nominal booster; the last flight flies the real one
+        scale = isp_scale if k == shooting_passes else None
         boost = fly_boost(booster, "vtbg", t_launch_s, y0, guide_ecef, programme, boost_dt_s,
-                          max(1, round(record_dt_s / boost_dt_s)), isp_scale=isp_scale)
+                          max(1, round(record_dt_s / boost_dt_s)), isp_scale=scale)
         y = boost.y.copy()
         y[:, 6] = rv.mass_kg  # the re-entry vehicle separates
         system = FreeFallSystem(aero=BodyAero(cd_hypersonic=rv.cd_hypersonic),
@@ -119,7 +122,8 @@ def fly_ballistic(
         impact_lla = ecef_to_lla(fall.y[:, 0:3])
         miss = impact_lla[:, 0:2] - aim_lla[:, 0:2]
         miss[:, 1] = (miss[:, 1] + np.pi) % (2 * np.pi) - np.pi
-        guide_lla[:, 0:2] -= miss
+        if k < shooting_passes - 1:
+            guide_lla[:, 0:2] -= miss
     codes = np.array([PHASE_CODE["coast"], PHASE_CODE["reentry"]])
     parts = [(p.samples, PHASE_CODE["boost"]) for p in boost.phases]
     parts.append((fall.samples, codes[fall.samples.mode]))
