@@ -122,29 +122,30 @@ def point_mass_derivative(
     if aero is not None:
         rho2 = x * x + yy * yy
         r2 = rho2 + z * z
-        inv_r = 1.0 / np.sqrt(r2)
-        alt = 1.0 / inv_r - WGS84_A_M * np.sqrt((1.0 - WGS84_E2) / (1.0 - WGS84_E2 * rho2 / r2))
+        r = np.sqrt(r2)
+        alt = r - WGS84_A_M * np.sqrt((1.0 - WGS84_E2) / (1.0 - WGS84_E2 * rho2 / r2))
         rho, sound = ussa76_fast(alt)
         speed2 = vx * vx + vy * vy + vz * vz
         speed = np.sqrt(speed2)
-        inv_s = 1.0 / np.maximum(speed, 1e-9)
-        ux, uy, uz = vx * inv_s, vy * inv_s, vz * inv_s
-        zx, zy, zz = x * inv_r, yy * inv_r, z * inv_r
-        d = zx * ux + zy * uy + zz * uz
-        inv_l = 1.0 / np.sqrt(np.maximum(1.0 - d * d, 1e-24))
-        lx, ly, lz = (zx - d * ux) * inv_l, (zy - d * uy) * inv_l, (zz - d * uz) * inv_l
+        inv_rv = 1.0 / (r * np.maximum(speed, 1e-9))
+        sin_gamma = (x * vx + yy * vy + z * vz) * inv_rv
         cl, cd = aero.coefficients(u["alpha"], speed / sound)
         q_s_over_m = 0.5 * rho * speed2 * ref_area_m2 / mass
-        drag = q_s_over_m * cd
-        lift = q_s_over_m * cl
         if "cos_bank" in u:
-            cb, sb = lift * u["cos_bank"], lift * u["sin_bank"]
+            cos_bank, sin_bank = u["cos_bank"], u["sin_bank"]
         else:
-            cb, sb = lift * np.cos(u["bank"]), lift * np.sin(u["bank"])
-        # lift at bank b: cos b * e_up + sin b * (u x e_up)
-        ax += cb * lx + sb * (uy * lz - uz * ly) - drag * ux
-        ay += cb * ly + sb * (uz * lx - ux * lz) - drag * uy
-        az += cb * lz + sb * (ux * ly - uy * lx) - drag * uz
+            cos_bank, sin_bank = np.cos(u["bank"]), np.sin(u["bank"])
+        # With u = v/V, z = r/R and sin(gamma) = u.z, the lift directions at zero and +90 deg
+        # bank are (z - sin(gamma) u) / cos(gamma) and (u x z) / cos(gamma), so drag plus
+        # lift is k_v v + k_r r + k_c (v x r): three coefficients, no unit vectors.
+        lift_over_cos = q_s_over_m * cl / np.sqrt(np.maximum(1.0 - sin_gamma * sin_gamma, 1e-24))
+        c_up = lift_over_cos * cos_bank
+        k_v = -(q_s_over_m * cd + c_up * sin_gamma) / np.maximum(speed, 1e-9)
+        k_r = c_up / r
+        k_c = lift_over_cos * sin_bank * inv_rv
+        ax += k_v * vx + k_r * x + k_c * (vy * z - vz * yy)
+        ay += k_v * vy + k_r * yy + k_c * (vz * x - vx * z)
+        az += k_v * vz + k_r * z + k_c * (vx * yy - vy * x)
     thrust = u.get("thrust_n")
     if thrust is not None:
         f = thrust / mass
