@@ -405,6 +405,7 @@ class _FastTable:
     last_cell: float
     node_m: NDArray[np.float64]
     node_log_rho: NDArray[np.float64]
+    packed: NDArray[np.float64]  # rows: base, top, log rho, its slope, sound, its slope
 
 
 @functools.cache
@@ -429,17 +430,20 @@ def _fast_table() -> _FastTable:
     cell_to_interval = np.searchsorted(node_m, uniform_m[:-1], side="right") - 1
     # At most one extra node per uniform cell, so one step forward always suffices.
     assert np.all(np.diff(cell_to_interval) <= 2)
+    columns = (node_m[:-1].copy(), np.append(node_m[1:-1], np.inf), log_rho[:-1].copy(),
+               np.diff(log_rho) / width_m, sound[:-1].copy(), np.diff(sound) / width_m)
     return _FastTable(
-        interval_base_m=node_m[:-1].copy(),
-        interval_top_m=np.append(node_m[1:-1], np.inf),
-        log_rho_base=log_rho[:-1].copy(),
-        log_rho_slope_per_m=np.diff(log_rho) / width_m,
-        sound_base_m_s=sound[:-1].copy(),
-        sound_slope_per_s=np.diff(sound) / width_m,
+        interval_base_m=columns[0],
+        interval_top_m=columns[1],
+        log_rho_base=columns[2],
+        log_rho_slope_per_m=columns[3],
+        sound_base_m_s=columns[4],
+        sound_slope_per_s=columns[5],
         cell_to_interval=cell_to_interval.astype(np.intp),
         last_cell=float(len(uniform_m) - 2),
         node_m=node_m,
         node_log_rho=log_rho,
+        packed=np.stack(columns),
     )
 
 
@@ -483,10 +487,9 @@ def ussa76_fast(alt_m: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float
     cell = np.fmin((z - ALT_MIN_M) * (1.0 / _FAST_STEP_M), tab.last_cell).astype(np.intp)
     j = tab.cell_to_interval.take(cell)
     j = j + (z >= tab.interval_top_m.take(j))
-    dz = z - tab.interval_base_m.take(j)
-    density = np.exp(tab.log_rho_base.take(j) + dz * tab.log_rho_slope_per_m.take(j))
-    sound = tab.sound_base_m_s.take(j) + dz * tab.sound_slope_per_s.take(j)
-    return density, sound
+    base, _, log_rho, log_rho_slope, sound, sound_slope = tab.packed.take(j, axis=-1)
+    dz = z - base
+    return np.exp(log_rho + dz * log_rho_slope), sound + dz * sound_slope
 
 
 def altitude_for_density(rho_kg_m3: ArrayLike) -> NDArray[np.float64]:

@@ -59,28 +59,23 @@ class CavHAero:
     cd_mach_amp: float = 0.406
     cd_mach_decay: float = 0.323
 
-    def _terms(self, mach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def at_mach(self, mach: np.ndarray) -> "CavHPolar":
+        """The polar at given Mach numbers (n,): its Mach terms are computed once."""
         a0 = self.cl0 + self.cl_mach_amp * np.exp(-self.cl_mach_decay * mach)
         c0 = self.cd0 + self.cd_mach_amp * np.exp(-self.cd_mach_decay * mach)
-        return a0, c0
+        return CavHPolar(self, a0, c0)
 
     def coefficients(self, alpha_rad: np.ndarray, mach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lift and drag coefficients, shape (n,), for alpha (rad) and Mach, shape (n,)."""
-        a = np.clip(np.degrees(alpha_rad), self.alpha_min_deg, self.alpha_max_deg)
-        a0, c0 = self._terms(mach)
-        return a0 + self.cl_alpha_per_deg * a, c0 + self.cd_alpha2_per_deg2 * a * a
+        return self.at_mach(mach).coefficients(alpha_rad)
 
     def max_lift_coefficient(self, mach: np.ndarray) -> np.ndarray:
         """Lift coefficient at the maximum angle of attack."""
-        a0, _ = self._terms(mach)
-        return a0 + self.cl_alpha_per_deg * self.alpha_max_deg
+        return self.at_mach(mach).max_lift_coefficient()
 
     def max_lift_to_drag_alpha_rad(self, mach: np.ndarray) -> np.ndarray:
         """Angle of attack of maximum L/D, rad: root of d(CL/CD)/d(alpha) = 0."""
-        a0, c0 = self._terms(mach)
-        a1, c2 = self.cl_alpha_per_deg, self.cd_alpha2_per_deg2
-        alpha = (-a0 * c2 + np.sqrt((a0 * c2) ** 2 + a1 * a1 * c2 * c0)) / (a1 * c2)
-        return np.radians(np.clip(alpha, self.alpha_min_deg, self.alpha_max_deg))
+        return self.at_mach(mach).max_lift_to_drag_alpha_rad()
 
     def lift_to_drag(self, alpha_rad: np.ndarray, mach: np.ndarray) -> np.ndarray:
         """L/D at angle of attack (rad) and Mach."""
@@ -88,26 +83,67 @@ class CavHAero:
         return cl / cd
 
     def alpha_for_lift_to_drag(self, lift_to_drag: np.ndarray, mach: np.ndarray) -> np.ndarray:
+        """Angle of attack (rad) on the high-alpha side of the L/D curve (see CavHPolar)."""
+        return self.at_mach(mach).alpha_for_lift_to_drag(lift_to_drag)
+
+    def alpha_for_lift_coefficient(self, cl: np.ndarray, mach: np.ndarray) -> np.ndarray:
+        """Angle of attack (rad) giving lift coefficient ``cl``, clamped to the limits."""
+        return self.at_mach(mach).alpha_for_lift_coefficient(cl)
+
+
+@dataclass(frozen=True, slots=True)
+class CavHPolar:
+    """The CAV-H polar at fixed Mach numbers: ``CL = a0 + a1 alpha``, ``CD = c0 + c2 alpha^2``.
+
+    ``a0`` and ``c0`` (n,) hold the Mach terms of the fits (alpha in degrees), so a
+    guidance step that asks several questions of the polar evaluates them once.
+    """
+
+    aero: CavHAero
+    a0: np.ndarray
+    c0: np.ndarray
+
+    def coefficients(self, alpha_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lift and drag coefficients at angle of attack ``alpha_rad`` (n,)."""
+        m = self.aero
+        a = np.clip(np.degrees(alpha_rad), m.alpha_min_deg, m.alpha_max_deg)
+        return self.a0 + m.cl_alpha_per_deg * a, self.c0 + m.cd_alpha2_per_deg2 * a * a
+
+    def max_lift_coefficient(self) -> np.ndarray:
+        """Lift coefficient at the maximum angle of attack."""
+        return self.a0 + self.aero.cl_alpha_per_deg * self.aero.alpha_max_deg
+
+    def _max_lift_to_drag_alpha_deg(self) -> np.ndarray:
+        a1, c2 = self.aero.cl_alpha_per_deg, self.aero.cd_alpha2_per_deg2
+        a0c2 = self.a0 * c2
+        alpha = (-a0c2 + np.sqrt(a0c2 * a0c2 + a1 * a1 * c2 * self.c0)) / (a1 * c2)
+        return np.clip(alpha, self.aero.alpha_min_deg, self.aero.alpha_max_deg)
+
+    def max_lift_to_drag_alpha_rad(self) -> np.ndarray:
+        """Angle of attack of maximum L/D, rad: root of d(CL/CD)/d(alpha) = 0."""
+        return np.radians(self._max_lift_to_drag_alpha_deg())
+
+    def alpha_for_lift_to_drag(self, lift_to_drag: np.ndarray) -> np.ndarray:
         """Angle of attack (rad) on the high-alpha side of the L/D curve giving ``lift_to_drag``.
 
         Solves ``a0 + a1 alpha = k (c0 + c2 alpha^2)`` for the larger root; a value
         above the maximum L/D returns the max-L/D angle, and the result is clamped to
         ``alpha_max_deg``.
         """
-        a0, c0 = self._terms(mach)
-        a1, c2 = self.cl_alpha_per_deg, self.cd_alpha2_per_deg2
+        m = self.aero
+        a1, c2 = m.cl_alpha_per_deg, m.cd_alpha2_per_deg2
         k = np.maximum(lift_to_drag, 1e-3)
-        disc = a1 * a1 - 4.0 * k * c2 * (k * c0 - a0)
+        disc = a1 * a1 - 4.0 * k * c2 * (k * self.c0 - self.a0)
         alpha = (a1 + np.sqrt(np.maximum(disc, 0.0))) / (2.0 * k * c2)
-        alpha_star = np.degrees(self.max_lift_to_drag_alpha_rad(mach))
+        alpha_star = self._max_lift_to_drag_alpha_deg()
         alpha = np.where(disc > 0.0, np.maximum(alpha, alpha_star), alpha_star)
-        return np.radians(np.clip(alpha, self.alpha_min_deg, self.alpha_max_deg))
+        return np.radians(np.clip(alpha, m.alpha_min_deg, m.alpha_max_deg))
 
-    def alpha_for_lift_coefficient(self, cl: np.ndarray, mach: np.ndarray) -> np.ndarray:
+    def alpha_for_lift_coefficient(self, cl: np.ndarray) -> np.ndarray:
         """Angle of attack (rad) giving lift coefficient ``cl``, clamped to the limits."""
-        a0, _ = self._terms(mach)
-        alpha = (cl - a0) / self.cl_alpha_per_deg
-        return np.radians(np.clip(alpha, self.alpha_min_deg, self.alpha_max_deg))
+        m = self.aero
+        alpha = (cl - self.a0) / m.cl_alpha_per_deg
+        return np.radians(np.clip(alpha, m.alpha_min_deg, m.alpha_max_deg))
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,8 @@ class CruiseSystem:
                          -g.max_lateral_m_s2, g.max_lateral_m_s2)
         diving = np.flatnonzero(mode == MODE_DIVE)
         steer_dives(st, diving, self.aim_ecef_m[idx[diving]], g.nav_gain, a_up, a_side)
-        u = alpha_bank_from_lift(a_up, a_side, q, mass, area, mach, c.aero)
+        u = alpha_bank_from_lift(a_up, a_side, q, mass, area,
+                                 lambda cl: c.aero.alpha_for_lift_coefficient(cl, mach))
         _, cd = c.aero.coefficients(u["alpha"], mach)
         thrust = q * area * cd + mass * g.speed_gain_per_s * (self.cruise_speed_m_s[idx] - speed)
         u["thrust_n"] = np.where(mode == MODE_CRUISE, np.clip(thrust, 0.0, c.max_thrust_n), 0.0)

@@ -202,13 +202,14 @@ def steer_dives(state: FlightState, diving: np.ndarray, aim_ecef_m: np.ndarray,
 
 
 def alpha_bank_from_lift(a_up: np.ndarray, a_side: np.ndarray, dynamic_pressure_pa: np.ndarray,
-                         mass_kg: np.ndarray, ref_area_m2: np.ndarray, mach: np.ndarray,
-                         aero) -> dict[str, np.ndarray]:
+                         mass_kg: np.ndarray, ref_area_m2: np.ndarray,
+                         alpha_for_lift_coefficient) -> dict[str, np.ndarray]:
     """Controls that give a lift acceleration with components along ``e_up`` and ``e_side``.
 
     The direction sets the bank angle (from the vertical plane, positive to the right),
-    the size the lift coefficient and so, through the vehicle's lift curve, the angle
-    of attack (clamped to the vehicle's limits) ([3]).
+    the size the lift coefficient and so, through the vehicle's lift curve
+    ``alpha_for_lift_coefficient(cl) -> alpha`` (clamped to its limits), the angle of
+    attack ([3]).
 
     Returns
     -------
@@ -221,7 +222,7 @@ def alpha_bank_from_lift(a_up: np.ndarray, a_side: np.ndarray, dynamic_pressure_
     cos_bank = np.where(some, a_up * inv, 1.0)
     sin_bank = a_side * inv
     cl = lift * mass_kg / (np.maximum(dynamic_pressure_pa, 1e-9) * ref_area_m2)
-    return {"alpha": aero.alpha_for_lift_coefficient(cl, mach),
+    return {"alpha": alpha_for_lift_coefficient(cl),
             "bank": np.arctan2(sin_bank, cos_bank), "cos_bank": cos_bank, "sin_bank": sin_bank}
 
 

@@ -133,8 +133,9 @@ class GlideSystem:
         # range predictor: L/D that spends the speed over the range left
         glide_left = np.maximum(range_to_go - g.dive_range_per_alt * alt, 0.0)
         ld_req = required_lift_to_drag(glide_left, speed, g.terminal_speed_m_s, radius)
-        alpha_cmd = self.aero.alpha_for_lift_to_drag(np.minimum(ld_req, 50.0), mach)
-        cl_cmd, cd_cmd = self.aero.coefficients(alpha_cmd, mach)
+        polar = self.aero.at_mach(mach)
+        alpha_cmd = polar.alpha_for_lift_to_drag(np.minimum(ld_req, 50.0))
+        cl_cmd, cd_cmd = polar.coefficients(alpha_cmd)
         # reference altitude now and at a slightly lower speed: the rate at which the
         # reference falls as the vehicle slows (drag = lift / (L/D) in equilibrium) is
         # fed forward, which removes the lag of the altitude loop behind it
@@ -148,7 +149,7 @@ class GlideSystem:
         # pull-out until the vehicle first settles near its reference, then glide, then dive
         settled = (np.abs(alt - h_ref) < _SETTLED_ALT_M) & (np.abs(sink) < _SETTLED_SINK_M_S)
         mode = np.where((mode == MODE_PULLOUT) & settled, MODE_GLIDE, mode)
-        cl_max = self.aero.max_lift_coefficient(mach)
+        cl_max = polar.max_lift_coefficient()
         dive = dive_due(range_to_go, alt, speed, q * cl_max * area / mass, g.dive_turn_margin)
         mode = np.where(dive, MODE_DIVE, mode)
         man = self.maneuver[idx]
@@ -177,7 +178,7 @@ class GlideSystem:
         # terminal dive: proportional navigation plus gravity compensation
         diving = np.flatnonzero(mode == MODE_DIVE)
         steer_dives(st, diving, self.aim_ecef_m[idx[diving]], g.nav_gain, a_up, a_side)
-        u = alpha_bank_from_lift(a_up, a_side, q, mass, area, mach, self.aero)
+        u = alpha_bank_from_lift(a_up, a_side, q, mass, area, polar.alpha_for_lift_coefficient)
         return u, mode
 
     def derivative(self, t, y, idx, u):
