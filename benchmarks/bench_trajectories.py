@@ -92,7 +92,8 @@ def make_workload(n: int, seed: int) -> Workload:
         aero=CAV_H.aero, ref_area_m2=np.full(n, CAV_H.ref_area_m2), aim_ecef_m=aim_ecef,
         aim_unit=unit(aim_ecef.T), aim_radius_m=np.sqrt(np.einsum("ij,ij->i", aim_ecef, aim_ecef)),
         maneuver=np.zeros(n, np.int64), t_glide_start_s=np.zeros(n),
-        glide_range_m=np.full(n, AIM_RANGE_M), guidance=GlideGuidance())
+        glide_range_m=np.full(n, AIM_RANGE_M), guidance=GlideGuidance(),
+        impact_alt_m=np.zeros(n))
     return Workload(system, y0)
 
 
@@ -342,7 +343,8 @@ def _take(system: GlideSystem, n: int) -> GlideSystem:
                        aim_ecef_m=system.aim_ecef_m[:n], aim_unit=system.aim_unit[:, :n].copy(),
                        aim_radius_m=system.aim_radius_m[:n], maneuver=system.maneuver[:n],
                        t_glide_start_s=system.t_glide_start_s[:n],
-                       glide_range_m=system.glide_range_m[:n], guidance=system.guidance)
+                       glide_range_m=system.glide_range_m[:n], guidance=system.guidance,
+                       impact_alt_m=system.impact_alt_m[:n])
 
 
 def _table(rows: list[dict], methods: list[str]) -> str:

@@ -43,6 +43,7 @@ class FreeFallSystem:
 
     aero: BodyAero
     ref_area_m2: np.ndarray
+    impact_alt_m: np.ndarray
     events: tuple[Event, ...] = (GROUND_IMPACT,)
 
     def controls(self, t, y, idx, mode):
@@ -55,7 +56,7 @@ class FreeFallSystem:
         return point_mass_derivative(t, y, self.ref_area_m2[idx], self.aero, u)
 
     def event_values(self, t, y, idx):
-        return approx_altitude_m(y[:, 0:3])[:, None]
+        return (approx_altitude_m(y[:, 0:3]) - self.impact_alt_m[idx])[:, None]
 
 
 def fly_ballistic(
@@ -115,7 +116,8 @@ def fly_ballistic(
         y = boost.y.copy()
         y[:, 6] = rv.mass_kg  # the re-entry vehicle separates
         system = FreeFallSystem(aero=BodyAero(cd_hypersonic=rv.cd_hypersonic),
-                                ref_area_m2=np.full(n, rv.ref_area_m2))
+                                ref_area_m2=np.full(n, rv.ref_area_m2),
+                                impact_alt_m=aim_lla[:, 2])
         going = ~boost.crashed
         fall = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t),
                          dt_s, record_every=max(1, round(record_dt_s / dt_s)))

@@ -85,6 +85,7 @@ class CruiseSystem:
     aim_radius_m: np.ndarray
     cruise_speed_m_s: np.ndarray
     guidance: CruiseGuidance
+    impact_alt_m: np.ndarray
     events: tuple[Event, ...] = (GROUND_IMPACT,)
 
     def controls(self, t, y, idx, mode):
@@ -126,7 +127,7 @@ class CruiseSystem:
         return out
 
     def event_values(self, t, y, idx):
-        return approx_altitude_m(y[:, 0:3])[:, None]
+        return (approx_altitude_m(y[:, 0:3]) - self.impact_alt_m[idx])[:, None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,8 @@ def fly_hcm(
     cruise_speed = cruiser.cruise_mach * float(ussa76(cruiser.cruise_alt_m).speed_of_sound)
     system = CruiseSystem(cruiser=cruiser, aim_ecef_m=aim_ecef, aim_unit=unit(aim_ecef.T),
                           aim_radius_m=np.sqrt(np.einsum("ij,ij->i", aim_ecef, aim_ecef)),
-                          cruise_speed_m_s=np.full(n, cruise_speed), guidance=guidance)
+                          cruise_speed_m_s=np.full(n, cruise_speed), guidance=guidance,
+                          impact_alt_m=np.asarray(aim_lla, float)[:, 2])
     going = ~boost.crashed
     res = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t), dt_s,
                     record_every=record_every)

@@ -109,7 +109,8 @@ class GlideSystem:
 
     Attributes are per-vehicle arrays of shape (B,) or (B, 3); ``aim_unit`` is the
     geocentric unit vector of the aim point, component-major (3, B), and
-    ``aim_radius_m`` its distance from the Earth's centre (B,).
+    ``aim_radius_m`` its distance from the Earth's centre (B,); the flight ends when the
+    altitude falls to ``impact_alt_m`` (B,), the aim point's altitude (m).
     """
 
     aero: CavHAero
@@ -121,6 +122,7 @@ class GlideSystem:
     t_glide_start_s: np.ndarray
     glide_range_m: np.ndarray
     guidance: GlideGuidance
+    impact_alt_m: np.ndarray
     events: tuple[Event, ...] = (GROUND_IMPACT,)
 
     def controls(self, t, y, idx, mode):
@@ -185,7 +187,7 @@ class GlideSystem:
         return point_mass_derivative(t, y, self.ref_area_m2[idx], self.aero, u)
 
     def event_values(self, t, y, idx):
-        return approx_altitude_m(y[:, 0:3])[:, None]
+        return (approx_altitude_m(y[:, 0:3]) - self.impact_alt_m[idx])[:, None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +277,8 @@ def fly_hgv(
     y[:, 6] = glider.mass_kg  # the glider separates
     system = GlideSystem(aero=glider.aero, ref_area_m2=np.full(n, glider.ref_area_m2),
                          aim_ecef_m=aim_ecef, aim_unit=unit(aim_ecef.T), aim_radius_m=radius, maneuver=np.asarray(maneuver, np.int64),
-                         t_glide_start_s=boost.t, glide_range_m=glide_range, guidance=guidance)
+                         t_glide_start_s=boost.t, glide_range_m=glide_range, guidance=guidance,
+                         impact_alt_m=np.asarray(aim_lla, float)[:, 2])
     going = ~boost.crashed
     glide = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t),
                       dt_s, mode0=np.full(n, MODE_PULLOUT),
