@@ -179,3 +179,13 @@ def test_bad_input_names_the_field(kwargs, message):
 def test_hcm_refuses_manoeuvres():
     with pytest.raises(InputError, match="allowed: none"):
         fly("hcm", KAUAI, destination(KAUAI, 260.0, 500e3), maneuver="weave")
+
+
+def test_flights_end_at_the_aim_altitude_and_cross_the_pole():
+    # an aim point on a 1,500 m plateau, and a route over the North Pole
+    plateau = fly("hgv", KAUAI, np.array([np.radians(35.0), np.radians(-116.0), 1_500.0]))
+    assert plateau.lla[-1, 2] == pytest.approx(1_500.0, abs=1.0)
+    assert plateau.miss_to_aim_m[0] < 100.0
+    polar = fly("hgv", np.radians([64.0, -150.0]), np.radians([70.0, 30.0]))
+    assert np.degrees(polar.lla[:, 0]).max() > 89.0, "the great circle crosses the pole"
+    assert polar.miss_to_aim_m[0] < 100.0

@@ -66,7 +66,8 @@ def test_wind_axes_and_bank_convention():
     np.testing.assert_allclose(e_side[:, 0], [0.0, 1.0, 0.0])  # +y is east at lon 0
     assert speed[0] == 3_000.0
     controls = alpha_bank_from_lift(np.array([0.0]), np.array([5.0]), np.array([5e4]),
-                                    np.array([900.0]), np.array([0.5]), np.array([10.0]), CavHAero())
+                                    np.array([900.0]), np.array([0.5]),
+                                    CavHAero().at_mach(np.array([10.0])).alpha_for_lift_coefficient)
     assert np.degrees(controls["bank"][0]) == pytest.approx(90.0)
     assert controls["sin_bank"][0] == pytest.approx(1.0)
 
