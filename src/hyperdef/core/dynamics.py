@@ -110,42 +110,90 @@ def point_mass_derivative(
     -------
     ndarray, shape (n, 7)
     """
-    x, yy, z, vx, vy, vz, mass = np.ascontiguousarray(y.T)
-    ax, ay, az = gravity_j2_components(x, yy, z)
+    s = np.ascontiguousarray(y.T)
+    x, yy, z, vx, vy, vz, mass = s
+    out = np.empty((7, x.size))
+    out[0:3] = s[3:6]
+    out[6] = 0.0
+    ax, ay, az = out[3], out[4], out[5]  # filled in place below
+    gravity_j2_components(x, yy, z, out=(ax, ay, az))
     if rotating:
         w = OMEGA_EARTH_RAD_S
         ax += w * w * x + 2.0 * w * vy
         ay += w * w * yy - 2.0 * w * vx
-    out = np.empty((7, x.size))
-    out[0], out[1], out[2] = vx, vy, vz
-    out[6] = 0.0
     if aero is not None:
-        rho2 = x * x + yy * yy
-        r2 = rho2 + z * z
-        r = np.sqrt(r2)
-        alt = r - WGS84_A_M * np.sqrt((1.0 - WGS84_E2) / (1.0 - WGS84_E2 * rho2 / r2))
+        # Written with in-place operations: at 10,000 vehicles a fresh temporary per
+        # operation costs more than the arithmetic. The formulas, in order:
+        #   h = |r| - a sqrt((1 - e^2) / (1 - e^2 (x^2 + y^2) / |r|^2))
+        #   sin(gamma) = r.v / (|r| V),  q S / m = rho V^2 S / (2 m)
+        # With u = v/V, z = r/|r|, the lift directions at zero and +90 deg bank are
+        # (z - sin(gamma) u) / cos(gamma) and (u x z) / cos(gamma), so drag plus lift is
+        #   k_v v + k_r r + k_c (v x r), with L' = (q S / m) CL / cos(gamma):
+        #   k_v = -((q S / m) CD + L' cos(b) sin(gamma)) / V,  k_r = L' cos(b) / |r|,
+        #   k_c = L' sin(b) / (|r| V).
+        rho2 = x * x
+        rho2 += yy * yy
+        r = z * z
+        r += rho2
+        rho2 /= r
+        np.sqrt(r, out=r)
+        alt = rho2
+        alt *= -WGS84_E2
+        alt += 1.0
+        np.divide(1.0 - WGS84_E2, alt, out=alt)
+        np.sqrt(alt, out=alt)
+        alt *= -WGS84_A_M
+        alt += r
         rho, sound = ussa76_fast(alt)
-        speed2 = vx * vx + vy * vy + vz * vz
+        speed2 = vx * vx
+        speed2 += vy * vy
+        speed2 += vz * vz
         speed = np.sqrt(speed2)
-        inv_rv = 1.0 / (r * np.maximum(speed, 1e-9))
-        sin_gamma = (x * vx + yy * vy + z * vz) * inv_rv
-        cl, cd = aero.coefficients(u["alpha"], speed / sound)
-        q_s_over_m = 0.5 * rho * speed2 * ref_area_m2 / mass
+        np.maximum(speed, 1e-9, out=speed)
+        inv_rv = r * speed
+        np.reciprocal(inv_rv, out=inv_rv)
+        sin_gamma = x * vx
+        sin_gamma += yy * vy
+        sin_gamma += z * vz
+        sin_gamma *= inv_rv
+        sound = np.divide(speed, sound, out=sound)  # now the Mach number
+        cl, cd = aero.coefficients(u["alpha"], sound)
+        q_s_over_m = rho
+        q_s_over_m *= speed2
+        q_s_over_m *= 0.5 * ref_area_m2
+        q_s_over_m /= mass
         if "cos_bank" in u:
             cos_bank, sin_bank = u["cos_bank"], u["sin_bank"]
         else:
             cos_bank, sin_bank = np.cos(u["bank"]), np.sin(u["bank"])
-        # With u = v/V, z = r/R and sin(gamma) = u.z, the lift directions at zero and +90 deg
-        # bank are (z - sin(gamma) u) / cos(gamma) and (u x z) / cos(gamma), so drag plus
-        # lift is k_v v + k_r r + k_c (v x r): three coefficients, no unit vectors.
-        lift_over_cos = q_s_over_m * cl / np.sqrt(np.maximum(1.0 - sin_gamma * sin_gamma, 1e-24))
-        c_up = lift_over_cos * cos_bank
-        k_v = -(q_s_over_m * cd + c_up * sin_gamma) / np.maximum(speed, 1e-9)
-        k_r = c_up / r
-        k_c = lift_over_cos * sin_bank * inv_rv
-        ax += k_v * vx + k_r * x + k_c * (vy * z - vz * yy)
-        ay += k_v * vy + k_r * yy + k_c * (vz * x - vx * z)
-        az += k_v * vz + k_r * z + k_c * (vx * yy - vy * x)
+        lift = sin_gamma * sin_gamma  # L' = (q S / m) CL / cos(gamma)
+        np.subtract(1.0, lift, out=lift)
+        np.maximum(lift, 1e-24, out=lift)
+        np.sqrt(lift, out=lift)
+        np.divide(cl, lift, out=lift)
+        lift *= q_s_over_m
+        k_c = lift * sin_bank
+        k_c *= inv_rv
+        lift *= cos_bank
+        k_v = lift * sin_gamma
+        k_v += q_s_over_m * cd
+        k_v /= speed
+        np.negative(k_v, out=k_v)
+        k_r = lift
+        k_r /= r
+        tmp = np.empty_like(x)
+        for acc, v_i, r_i, (v_a, r_b, v_b, r_a) in (
+                (ax, vx, x, (vy, z, vz, yy)), (ay, vy, yy, (vz, x, vx, z)),
+                (az, vz, z, (vx, yy, vy, x))):
+            # acc += k_v v_i + k_r r_i + k_c (v x r)_i
+            np.multiply(k_v, v_i, out=tmp)
+            acc += tmp
+            np.multiply(k_r, r_i, out=tmp)
+            acc += tmp
+            np.multiply(v_a, r_b, out=tmp)
+            tmp -= v_b * r_a
+            tmp *= k_c
+            acc += tmp
     thrust = u.get("thrust_n")
     if thrust is not None:
         f = thrust / mass
@@ -154,7 +202,6 @@ def point_mass_derivative(
         ay += f * direction[:, 1]
         az += f * direction[:, 2]
         out[6] = -thrust / (u["isp_s"] * G0_M_S2)
-    out[3], out[4], out[5] = ax, ay, az
     return out.T
 
 
