@@ -1,8 +1,10 @@
 """Throughput of the batched RK4 glide against a per-vehicle ``scipy.integrate.solve_ivp`` loop.
 
 Flies batches of B CAV-H gliders (B = 1, 100, 10,000 by default) for the same simulated
-time with :func:`hyperdef.core.integrate.integrate` (fixed-step RK4, dt 0.5 s, guidance
-computed every step and held over it) and reports vehicle-steps per second. The peer is
+time with :func:`hyperdef.core.integrate.integrate` (fixed-step RK4, dt 0.5 s) with the
+glide guidance at the library's default rate (``GlideGuidance.update_period_s``, 1 s: every
+other step) and at every step (2 Hz), commands held in between, and reports vehicle-steps
+per second. The peer is
 the obvious alternative: a Python loop over the vehicles, each one integrated by
 ``solve_ivp`` with the same :class:`~hyperdef.threats.hgv.GlideSystem` guidance and
 dynamics called inside its right-hand side. The peer is timed on the first ``--ivp-subset``
@@ -53,6 +55,8 @@ START_BOX_RAD = np.radians(20.0)
 MEAN_EARTH_RADIUS_M = 6_371_008.8  # only places the aim point "about 2,500 km ahead"
 DT_S = 0.5
 TARGET_VEHICLE_STEPS_PER_S = 2e6
+#: the glide guidance rate of the library, in integration steps
+DEFAULT_CONTROL_EVERY = max(1, round(GlideGuidance().update_period_s / DT_S))
 IVP_RTOL = 1e-6
 IVP_ATOL = 1e-3  # m, m/s, kg: far below rtol * |y| for every component (|r| ~ 6.4e6 m)
 AGREEMENT_LIMIT_M = 100.0
@@ -258,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for n in sizes:
-        for ce, label in ((1, "every step (2 Hz)"), (2, "guidance at 1 Hz")):
+        for ce, label in ((1, "every step (2 Hz)"), (DEFAULT_CONTROL_EVERY, "1 Hz (default)")):
             b = time_batched(subsets[n], sim_time, ce, args.repeats)
             row = {"B": n, "control_every": ce, "guidance": label,
                    **{k: v for k, v in b.items() if k != "final_y"}}
@@ -308,13 +312,16 @@ def main(argv: list[str] | None = None) -> int:
         if a["max_m"] > AGREEMENT_LIMIT_M:
             print(f"  WARNING: {method} and batched RK4 disagree by more than "
                   f"{AGREEMENT_LIMIT_M:g} m: the comparison is not of equal work")
-    big = next(r for r in rows if r["B"] == max(sizes) and r["control_every"] == 1)
-    rate = big["vehicle_steps_per_s"]
-    verdict = "MET" if rate >= TARGET_VEHICLE_STEPS_PER_S else "NOT MET"
     print()
-    print(f"target {TARGET_VEHICLE_STEPS_PER_S:.1e} vehicle-steps/s per core at B = {big['B']} "
-          f"(guidance every step): {rate:.3g} = {rate / TARGET_VEHICLE_STEPS_PER_S:.0%} "
-          f"of target, {verdict} (CPU/wall {big['cpu_s'] / big['wall_s']:.2f}: one core)")
+    for ce, what in ((DEFAULT_CONTROL_EVERY, "default 1 Hz guidance"), (1, "guidance every step")):
+        big = next(r for r in rows if r["B"] == max(sizes) and r["control_every"] == ce)
+        rate = big["vehicle_steps_per_s"]
+        verdict = "MET" if rate >= TARGET_VEHICLE_STEPS_PER_S else "NOT MET"
+        print(f"target {TARGET_VEHICLE_STEPS_PER_S:.1e} vehicle-steps/s per core at B = {big['B']} "
+              f"({what}): {rate:.3g} = {rate / TARGET_VEHICLE_STEPS_PER_S:.0%} of target, "
+              f"{verdict} (CPU/wall {big['cpu_s'] / big['wall_s']:.2f}: one core)")
+        if ce == DEFAULT_CONTROL_EVERY:
+            default_rate = rate
     print(f"total benchmark time {time.perf_counter() - wall_start:.1f} s")
 
     if args.profile:
@@ -331,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                                            "nfev_mean": float(ivp[m]["nfev"].mean())}
                                        for m in methods},
                    "target_vehicle_steps_per_s": TARGET_VEHICLE_STEPS_PER_S,
-                   "target_met": rate >= TARGET_VEHICLE_STEPS_PER_S}
+                   "target_met_at_default_guidance": default_rate >= TARGET_VEHICLE_STEPS_PER_S}
         with open(args.json, "w") as fh:
             json.dump(payload, fh, indent=2)
     return 0

@@ -61,6 +61,11 @@ class GlideGuidance:
 
     Attributes
     ----------
+    update_period_s : float
+        Interval between guidance updates, s; commands are held in between. Entry
+        guidance computers cycle on this order (the Space Shuttle's entry guidance ran
+        every 1.92 s: J. C. Harpold, C. A. Graves, "Shuttle Entry Guidance", J.
+        Astronautical Sciences 27(3), 1979).
     terminal_speed_m_s : float
         Speed the range predictor plans to reach at the start of the dive, m/s.
     dive_range_per_alt : float
@@ -87,6 +92,7 @@ class GlideGuidance:
         Fractions of the glide range over which the skip's reference rises and falls.
     """
 
+    update_period_s: float = 1.0
     terminal_speed_m_s: float = 1_600.0
     dive_range_per_alt: float = 2.0
     dive_turn_margin: float = 0.5
@@ -282,7 +288,8 @@ def fly_hgv(
     going = ~boost.crashed
     glide = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t),
                       dt_s, mode0=np.full(n, MODE_PULLOUT),
-                      record_every=max(1, round(record_dt_s / dt_s)))
+                      record_every=max(1, round(record_dt_s / dt_s)),
+                      control_every=max(1, round(guidance.update_period_s / dt_s)))
     parts = [(res.samples, PHASE_CODE["boost"]) for res in boost.phases]
     codes = np.empty(3, np.int64)
     codes[[MODE_GLIDE, MODE_DIVE, MODE_PULLOUT]] = [PHASE_CODE["glide"], PHASE_CODE["dive"],
