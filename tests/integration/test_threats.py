@@ -189,3 +189,25 @@ def test_flights_end_at_the_aim_altitude_and_cross_the_pole():
     polar = fly("hgv", np.radians([64.0, -150.0]), np.radians([70.0, 30.0]))
     assert np.degrees(polar.lla[:, 0]).max() > 89.0, "the great circle crosses the pole"
     assert polar.miss_to_aim_m[0] < 100.0
+
+
+@pytest.mark.parametrize("kind, vehicle, max_range", [
+    ("hgv", CAV_H, hgv_max_range_m), ("hcm", HCM_CRUISER, hcm_max_range_m),
+    ("ballistic", MRBM_RV, ballistic_max_range_m)])
+def test_every_direction_and_latitude_across_the_reach(kind, vehicle, max_range):
+    # one batch: launches at 0, 45 and -60 deg latitude, flying north, east, south and west
+    # (with and against the Earth's rotation), from just above the minimum to near the maximum
+    from hyperdef.threats.reach import MIN_RANGE_M
+    lo, hi = MIN_RANGE_M[kind], max_range(vehicle)
+    launches, aims = [], []
+    for lat0 in (0.0, 45.0, -60.0):
+        for bearing in (0.0, 90.0, 180.0, 270.0):
+            for distance in (1.01 * lo, 0.5 * (lo + hi), 0.985 * hi):
+                start = np.radians([lat0, 10.0])
+                launches.append(start)
+                aims.append(destination(start, bearing, distance))
+    tr = fly(kind, np.array(launches), np.array(aims))
+    assert np.all(tr.status == "impact")
+    worst = int(np.argmax(tr.miss_to_aim_m))
+    assert tr.miss_to_aim_m[worst] < 1_000.0, (
+        f"{kind} flight {worst} missed by {tr.miss_to_aim_m[worst] / 1e3:.1f} km")
