@@ -14,13 +14,7 @@ def launch_geometry(launch_lla: np.ndarray, aim_lla: np.ndarray):
 
     Returns ``(launch_ecef_m (B, 3), aim_ecef_m (B, 3), range_m (B,))``.
     """
-    launch_ecef = lla_to_ecef(launch_lla)
-    aim_ecef = lla_to_ecef(aim_lla)
-    ground = np.asarray(launch_lla, float).copy()
-    ground[:, 2] = 0.0
-    target = np.asarray(aim_lla, float).copy()
-    target[:, 2] = 0.0
-    return launch_ecef, aim_ecef, geodesic_distance_m(ground, target)
+    return lla_to_ecef(launch_lla), lla_to_ecef(aim_lla), geodesic_distance_m(launch_lla, aim_lla)
 
 
 def pad_state(r_ecef_m: np.ndarray, mass_kg: float | np.ndarray) -> np.ndarray:

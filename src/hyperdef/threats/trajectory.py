@@ -97,28 +97,16 @@ class Trajectory:
     @property
     def miss_to_aim_m(self) -> np.ndarray:
         """Distance on the ellipsoid from the final point to the aim point, m."""
-        end = self.impact_lla.copy()
-        end[:, 2] = 0.0
-        aim = self.aim_lla.copy()
-        aim[:, 2] = 0.0
-        return geodesic_distance_m(end, aim)
+        return geodesic_distance_m(self.impact_lla, self.aim_lla)  # altitudes ignored
 
     @property
     def ground_range_m(self) -> np.ndarray:
         """Distance on the ellipsoid from the launch point to the final point, m."""
-        end = self.impact_lla.copy()
-        end[:, 2] = 0.0
-        start = self.launch_lla.copy()
-        start[:, 2] = 0.0
-        return geodesic_distance_m(start, end)
+        return geodesic_distance_m(self.launch_lla, self.impact_lla)
 
     def downrange_m(self) -> np.ndarray:
         """Ellipsoidal distance of every sample from its object's launch point, m, shape (M,)."""
-        start = self.launch_lla[self.object_index].copy()
-        start[:, 2] = 0.0
-        here = self.lla.copy()
-        here[:, 2] = 0.0
-        return geodesic_distance_m(start, here)
+        return geodesic_distance_m(self.launch_lla[self.object_index], self.lla)
 
     def to_table(self) -> pa.Table:
         """The truth table of DESIGN.md (``truth.parquet``), lat/lon in degrees.
