@@ -52,6 +52,8 @@ MODE_GLIDE, MODE_DIVE, MODE_PULLOUT = 0, 1, 2
 _SETTLED_ALT_M = 3_000.0
 _SETTLED_SINK_M_S = 100.0
 _SPEED_STEP_M_S = 20.0
+_FULL_LIFT_M_S2 = 1e3  # a command the angle-of-attack limit always caps
+_SKIP_SINK_PART = 0.35  # fraction of the skip window spent sinking before the pull-up
 _SPEED_ITERATIONS = 12
 
 
@@ -86,8 +88,11 @@ class GlideGuidance:
         Effective navigation ratio N' of the terminal dive.
     weave_amplitude_rad, weave_period_s : float
         Bank amplitude and period of the ``weave`` S-turns.
-    skip_rise_m : float
-        Pull-up of the reference altitude in the ``skip`` manoeuvre, m.
+    skip_dip_m, skip_rise_m : float
+        How far the ``skip`` manoeuvre first lowers, then raises the reference altitude, m.
+    skip_climb_rate_m_s : float
+        Climb rate the altitude loop may ask for during the skip, m/s (a steep pull-up
+        that coasts the vehicle above the air that could hold it).
     skip_window : tuple of float
         Fractions of the glide range over which the skip's reference rises and falls.
     """
@@ -105,8 +110,10 @@ class GlideGuidance:
     nav_gain: float = 4.0
     weave_amplitude_rad: float = np.radians(40.0)
     weave_period_s: float = 150.0
+    skip_dip_m: float = 8_000.0
     skip_rise_m: float = 20_000.0
-    skip_window: tuple[float, float] = (0.3, 0.6)
+    skip_climb_rate_m_s: float = 600.0
+    skip_window: tuple[float, float] = (0.4, 0.7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,17 +170,29 @@ class GlideSystem:
         man = self.maneuver[idx]
         flown = 1.0 - range_to_go / np.maximum(self.glide_range_m[idx], 1.0)
         lo, hi = g.skip_window
-        bump = np.where((flown > lo) & (flown < hi), np.sin(np.pi * (flown - lo) / (hi - lo)) ** 2,
-                        0.0)
-        h_ref = h_ref + np.where(man == MANEUVERS.index("skip"), g.skip_rise_m * bump, 0.0)
+        # the skip: over the window, first sink into denser air (where the lift to pull up
+        # is), then pull up and coast above the reference, then settle back
+        x = (flown - lo) / (hi - lo)
+        in_window = (x > 0.0) & (x < 1.0)
+        skipping = (man == MANEUVERS.index("skip")) & in_window & (mode == MODE_GLIDE)
+        sinking = x < _SKIP_SINK_PART
+        offset = np.where(sinking, -g.skip_dip_m * np.sin(np.pi * x / _SKIP_SINK_PART),
+                          g.skip_rise_m * np.sin(np.pi * (x - _SKIP_SINK_PART)
+                                                 / (1.0 - _SKIP_SINK_PART)))
+        h_ref = h_ref + np.where(skipping, offset, 0.0)
+        climb_limit = np.where(skipping, g.skip_climb_rate_m_s, g.max_sink_rate_m_s)
         w = g.altitude_omega_rad_s
         # altitude error -> sink-rate demand (limited, so a vehicle far above its reference
         # descends at a bounded rate instead of diving into dense air), then sink-rate loop;
         # for small errors this is the PD law w^2 dh + 2 zeta w (dh/dt)
         sink_demand = sink_ref + np.clip(w / (2.0 * g.altitude_zeta) * (h_ref - alt),
-                                         -g.max_sink_rate_m_s, g.max_sink_rate_m_s)
+                                         -g.max_sink_rate_m_s, climb_limit)
         correction = np.clip(2.0 * g.altitude_zeta * w * (sink_demand - sink),
                              -g.max_vertical_cmd_m_s2, g.max_vertical_cmd_m_s2)
+        # the skip's pull-up: all the lift the vehicle has, until it climbs at the skip rate
+        pulling = (skipping & ~sinking & (x < 0.5 * (1.0 + _SKIP_SINK_PART))
+                   & (sink < g.skip_climb_rate_m_s))
+        correction = np.where(pulling, _FULL_LIFT_M_S2, correction)
         # vertical lift along e_up (tilted from the vertical by the flight-path angle)
         a_up = (hold_alt + correction) / np.maximum(dot(st.e_up, st.up), 0.1)
         a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(st.v, st.to_aim, st.up),
