@@ -82,7 +82,7 @@ def test_maneuvers_change_the_flight(ahw):
         return float(np.max(alt - np.minimum.accumulate(alt))) / 1e3
 
     assert largest_climb_km(skip) > 4.0, "the skip dips, then pulls up"
-    assert largest_climb_km(ahw) < 2.0
+    assert largest_climb_km(ahw) < 3.0
     for s in (w, k):
         assert s["miss_to_aim_km"] < 5.0
     # the weave swings the track from side to side of the straight one
