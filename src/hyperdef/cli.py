@@ -27,7 +27,7 @@ import typer
 from hyperdef import __version__
 from hyperdef.errors import HyperdefError, InputError
 from hyperdef.report import atomic_output, check_output_path
-from hyperdef.threats import MANEUVERS, THREAT_KINDS
+from hyperdef.threats import DEFAULT_DT_S, MANEUVERS, THREAT_KINDS
 from hyperdef.threats import fly as fly_threat
 from hyperdef.threats.trajectory import summarize
 
@@ -128,7 +128,8 @@ def fly(
         help="Payload mass override (glider, cruiser dry mass or re-entry vehicle), kg.")] = None,
     dt_s: Annotated[float | None, typer.Option(
         "--dt", metavar="S", show_default=False,
-        help="Integration step, s (default 0.5; 0.25 for hcm).")] = None,
+        help="Integration step, s (default: "
+             + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_DT_S.items()) + ").")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="FILE.parquet", show_default=False,
         help="Write the truth table (DESIGN.md truth.parquet columns) here.")] = None,
