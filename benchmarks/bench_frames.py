@@ -48,11 +48,13 @@ def main() -> None:
 
     rows = [
         ("lla -> ecef", "hyperdef", best_time(lambda: lla_to_ecef(lla), args.repeats)),
-        ("lla -> ecef", "pymap3d", best_time(lambda: pymap3d.geodetic2ecef(lat, lon, alt),
-                                             args.repeats)),
+        (
+            "lla -> ecef",
+            "pymap3d",
+            best_time(lambda: pymap3d.geodetic2ecef(lat, lon, alt), args.repeats),
+        ),
         ("ecef -> lla", "hyperdef", best_time(lambda: ecef_to_lla(ecef), args.repeats)),
-        ("ecef -> lla", "pymap3d", best_time(lambda: pymap3d.ecef2geodetic(x, y, z),
-                                             args.repeats)),
+        ("ecef -> lla", "pymap3d", best_time(lambda: pymap3d.ecef2geodetic(x, y, z), args.repeats)),
     ]
     back = ecef_to_lla(ecef)
     p_lat, p_lon, p_alt = pymap3d.ecef2geodetic(x, y, z)
@@ -61,9 +63,11 @@ def main() -> None:
     err_lat_ours = np.abs(np.degrees(back[:, 0]) - lat).max()
     err_lat_pm = np.abs(np.asarray(p_lat) - lat).max()
 
-    print(f"frames benchmark: {args.n:,} random points, altitude -1 to 100 km; "
-          f"python {platform.python_version()}, numpy {np.__version__}, "
-          f"pymap3d {pymap3d.__version__}")
+    print(
+        f"frames benchmark: {args.n:,} random points, altitude -1 to 100 km; "
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"pymap3d {pymap3d.__version__}"
+    )
     print(f"{'conversion':<12} {'library':<9} {'ms/batch':>9} {'ns/point':>9}")
     for what, lib, t in rows:
         print(f"{what:<12} {lib:<9} {1e3 * t:9.2f} {1e9 * t / args.n:9.1f}")
@@ -72,8 +76,9 @@ def main() -> None:
         theirs = next(t for w, lib, t in rows if w == what and lib == "pymap3d")
         print(f"{what}: pymap3d / hyperdef time = {theirs / ours:.1f}x")
     print(f"round-trip error, altitude: hyperdef {err_ours:.2e} m, pymap3d {err_pm:.2e} m")
-    print(f"round-trip error, latitude: hyperdef {err_lat_ours:.2e} deg, "
-          f"pymap3d {err_lat_pm:.2e} deg")
+    print(
+        f"round-trip error, latitude: hyperdef {err_lat_ours:.2e} deg, pymap3d {err_lat_pm:.2e} deg"
+    )
 
 
 if __name__ == "__main__":

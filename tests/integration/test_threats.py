@@ -25,8 +25,9 @@ def destination(start_rad, bearing_deg, distance_m):
     d = distance_m / 6_371_008.8
     b = np.radians(bearing_deg)
     lat2 = np.arcsin(np.sin(lat1) * np.cos(d) + np.cos(lat1) * np.sin(d) * np.cos(b))
-    lon2 = lon1 + np.arctan2(np.sin(b) * np.sin(d) * np.cos(lat1),
-                             np.cos(d) - np.sin(lat1) * np.sin(lat2))
+    lon2 = lon1 + np.arctan2(
+        np.sin(b) * np.sin(d) * np.cos(lat1), np.cos(d) - np.sin(lat1) * np.sin(lat2)
+    )
     return np.array([lat2, lon2])
 
 
@@ -48,8 +49,21 @@ def test_ahw_corridor_is_a_plausible_glide(ahw):
 
 def test_trajectory_columns_follow_the_output_contract(ahw):
     table = ahw.to_table()
-    for name in ("object_id", "kind", "t", "x", "y", "z", "vx", "vy", "vz", "lat", "lon", "alt",
-                 "mach"):
+    for name in (
+        "object_id",
+        "kind",
+        "t",
+        "x",
+        "y",
+        "z",
+        "vx",
+        "vy",
+        "vz",
+        "lat",
+        "lon",
+        "alt",
+        "mach",
+    ):
         assert name in table.column_names, name
     t = table.column("t").to_numpy()
     assert np.all(np.diff(t) > 0), "samples are in time order"
@@ -64,7 +78,9 @@ def test_trajectory_columns_follow_the_output_contract(ahw):
 
 
 def test_batch_equals_single_flights(ahw):
-    aims = np.array([KWAJALEIN, destination(KAUAI, 250.0, 2_000e3), destination(KAUAI, 200.0, 1_200e3)])
+    aims = np.array(
+        [KWAJALEIN, destination(KAUAI, 250.0, 2_000e3), destination(KAUAI, 200.0, 1_200e3)]
+    )
     batch = fly("hgv", KAUAI, aims, maneuver=["none", "weave", "skip"])
     single = fly("hgv", KAUAI, aims[1], maneuver="weave")
     np.testing.assert_allclose(batch.r_ecef_m[batch.rows(1)], single.r_ecef_m, atol=1e-3)
@@ -77,6 +93,7 @@ def test_maneuvers_change_the_flight(ahw):
     skip = fly("hgv", KAUAI, KWAJALEIN, maneuver="skip")
     base, w, k = summarize(ahw, 0), summarize(weave, 0), summarize(skip, 0)
     assert w["flight_time_s"] > base["flight_time_s"] + 30, "S-turns lengthen the path"
+
     def largest_climb_km(tr):
         alt = tr.lla[tr.phase == PHASE_CODE["glide"], 2]
         return float(np.max(alt - np.minimum.accumulate(alt))) / 1e3
@@ -109,12 +126,14 @@ def test_hcm_cruise_obeys_breguet():
     # Heiser & Pratt ch. 1: in level cruise with thrust = drag and lift = m g_eff,
     # range = V Isp (g0 / g_eff) (L/D) ln(m0 / m1); L/D from the recorded lift and drag
     from hyperdef.threats.cruise import breguet_range_m
+
     aim = destination(KAUAI, 260.0, 1_200e3)
     hcm = fly("hcm", KAUAI, aim)
     cruise = np.flatnonzero(hcm.phase == PHASE_CODE["cruise"])
     seg = cruise[(hcm.t[cruise] > hcm.t[cruise[0]] + 200.0)][:-30]
     r, v, a, m = hcm.r_ecef_m[seg], hcm.v_ecef_m_s[seg], hcm.a_ecef_m_s2[seg], hcm.mass_kg[seg]
     from hyperdef.core.earth import gravity_j2_ecef, rotating_frame_acceleration
+
     specific = a - gravity_j2_ecef(r) - rotating_frame_acceleration(r, v)
     u = v / np.linalg.norm(v, axis=1)[:, None]
     along = np.einsum("ij,ij->i", specific, u)
@@ -129,7 +148,9 @@ def test_hcm_cruise_obeys_breguet():
     predicted = breguet_range_m(speed, HCM_CRUISER.isp_s, ld, m[0] / m[-1], g_eff)
     u0, u1 = r[0] / np.linalg.norm(r[0]), r[-1] / np.linalg.norm(r[-1])
     flown = np.arccos(np.clip(u0 @ u1, -1, 1)) * radius
-    assert flown == pytest.approx(predicted, rel=0.02), f"{flown / 1e3:.0f} vs Breguet {predicted / 1e3:.0f} km"
+    assert flown == pytest.approx(predicted, rel=0.02), (
+        f"{flown / 1e3:.0f} vs Breguet {predicted / 1e3:.0f} km"
+    )
 
 
 def test_ballistic_missile_flies_a_pershing_ii_class_arc():
@@ -139,20 +160,30 @@ def test_ballistic_missile_flies_a_pershing_ii_class_arc():
     assert s["miss_to_aim_km"] < 1.0
     assert 9 * 60 < s["flight_time_s"] < 12 * 60
     assert 250 < s["max_alt_km"] < 400
-    assert set(np.unique(bm.phase)) == {PHASE_CODE["boost"], PHASE_CODE["coast"],
-                                        PHASE_CODE["reentry"]}
+    assert set(np.unique(bm.phase)) == {
+        PHASE_CODE["boost"],
+        PHASE_CODE["coast"],
+        PHASE_CODE["reentry"],
+    }
 
 
-@pytest.mark.parametrize("kind, vehicle, max_range", [
-    ("hgv", CAV_H, hgv_max_range_m), ("hcm", HCM_CRUISER, hcm_max_range_m),
-    ("ballistic", MRBM_RV, ballistic_max_range_m)])
+@pytest.mark.parametrize(
+    "kind, vehicle, max_range",
+    [
+        ("hgv", CAV_H, hgv_max_range_m),
+        ("hcm", HCM_CRUISER, hcm_max_range_m),
+        ("ballistic", MRBM_RV, ballistic_max_range_m),
+    ],
+)
 def test_reach_limit_is_flyable(kind, vehicle, max_range):
     # the closed-form reach used to refuse aim points is one the guided flight achieves
     reach = max_range(vehicle)
     aim = destination(KAUAI, 250.0, 0.995 * reach)
     tr = fly(kind, KAUAI, aim)
     assert tr.status[0] == "impact"
-    assert tr.miss_to_aim_m[0] < 5_000.0, f"{kind} at {reach / 1e3:.0f} km missed by {tr.miss_to_aim_m[0] / 1e3:.1f} km"
+    assert tr.miss_to_aim_m[0] < 5_000.0, (
+        f"{kind} at {reach / 1e3:.0f} km missed by {tr.miss_to_aim_m[0] / 1e3:.1f} km"
+    )
     with pytest.raises(UnreachableError, match="outside the"):
         fly(kind, KAUAI, destination(KAUAI, 250.0, 1.1 * reach))
 
@@ -165,13 +196,16 @@ def test_seeded_dispersion_is_reproducible():
     assert not np.array_equal(a.r_ecef_m, c.r_ecef_m)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"kind": "rocket"}, "kind: 'rocket' unknown; allowed: hgv, hcm, ballistic"),
-    ({"launch_lla": np.radians([95.0, 0.0])}, "launch latitude: 95 deg outside [-90, 90]"),
-    ({"maneuver": "loop"}, "maneuver: 'loop' unknown for hgv; allowed: none, weave, skip"),
-    ({"mass_kg": -5.0}, "mass_kg: -5.0 must be a positive number"),
-    ({"dt_s": 0.0}, "dt_s: 0.0 must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"kind": "rocket"}, "kind: 'rocket' unknown; allowed: hgv, hcm, ballistic"),
+        ({"launch_lla": np.radians([95.0, 0.0])}, "launch latitude: 95 deg outside [-90, 90]"),
+        ({"maneuver": "loop"}, "maneuver: 'loop' unknown for hgv; allowed: none, weave, skip"),
+        ({"mass_kg": -5.0}, "mass_kg: -5.0 must be a positive number"),
+        ({"dt_s": 0.0}, "dt_s: 0.0 must be a positive number"),
+    ],
+)
 def test_bad_input_names_the_field(kwargs, message):
     args = {"kind": "hgv", "launch_lla": KAUAI, "aim_lla": KWAJALEIN, **kwargs}
     kind = args.pop("kind")
@@ -196,13 +230,19 @@ def test_flights_end_at_the_aim_altitude_and_cross_the_pole():
     assert polar.miss_to_aim_m[0] < 100.0
 
 
-@pytest.mark.parametrize("kind, vehicle, max_range", [
-    ("hgv", CAV_H, hgv_max_range_m), ("hcm", HCM_CRUISER, hcm_max_range_m),
-    ("ballistic", MRBM_RV, ballistic_max_range_m)])
+@pytest.mark.parametrize(
+    "kind, vehicle, max_range",
+    [
+        ("hgv", CAV_H, hgv_max_range_m),
+        ("hcm", HCM_CRUISER, hcm_max_range_m),
+        ("ballistic", MRBM_RV, ballistic_max_range_m),
+    ],
+)
 def test_every_direction_and_latitude_across_the_reach(kind, vehicle, max_range):
     # one batch: launches at 0, 45 and -60 deg latitude, flying north, east, south and west
     # (with and against the Earth's rotation), from just above the minimum to near the maximum
     from hyperdef.threats.reach import MIN_RANGE_M
+
     lo, hi = MIN_RANGE_M[kind], max_range(vehicle)
     launches, aims = [], []
     for lat0 in (0.0, 45.0, -60.0):
@@ -215,4 +255,5 @@ def test_every_direction_and_latitude_across_the_reach(kind, vehicle, max_range)
     assert np.all(tr.status == "impact")
     worst = int(np.argmax(tr.miss_to_aim_m))
     assert tr.miss_to_aim_m[worst] < 1_000.0, (
-        f"{kind} flight {worst} missed by {tr.miss_to_aim_m[worst] / 1e3:.1f} km")
+        f"{kind} flight {worst} missed by {tr.miss_to_aim_m[worst] / 1e3:.1f} km"
+    )

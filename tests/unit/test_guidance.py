@@ -65,9 +65,14 @@ def test_wind_axes_and_bank_convention():
     np.testing.assert_allclose(e_up[:, 0], [1.0, 0.0, 0.0])
     np.testing.assert_allclose(e_side[:, 0], [0.0, 1.0, 0.0])  # +y is east at lon 0
     assert speed[0] == 3_000.0
-    controls = alpha_bank_from_lift(np.array([0.0]), np.array([5.0]), np.array([5e4]),
-                                    np.array([900.0]), np.array([0.5]),
-                                    CavHAero().at_mach(np.array([10.0])).alpha_for_lift_coefficient)
+    controls = alpha_bank_from_lift(
+        np.array([0.0]),
+        np.array([5.0]),
+        np.array([5e4]),
+        np.array([900.0]),
+        np.array([0.5]),
+        CavHAero().at_mach(np.array([10.0])).alpha_for_lift_coefficient,
+    )
     assert np.degrees(controls["bank"][0]) == pytest.approx(90.0)
     assert controls["sin_bank"][0] == pytest.approx(1.0)
 
@@ -81,19 +86,25 @@ def test_alpha_from_lift_inverts_the_lift_curve_and_clamps():
     assert np.degrees(aero.alpha_for_lift_coefficient(np.array([5.0]), np.array([8.0]))[0]) == 20.0
     body = LiftingBodyAero()
     assert body.alpha_for_lift_coefficient(np.array([-9.0]), np.array([6.0]))[0] == pytest.approx(
-        -np.radians(body.alpha_max_deg))
+        -np.radians(body.alpha_max_deg)
+    )
 
 
 def test_eggers_speed_inverts_eggers_range():
     r = np.full(3, 6.42e6)
     v0 = np.array([3_000.0, 4_500.0, 6_500.0])
     rng = eggers_range_m(np.full(3, 3.0), v0, np.full(3, 1_500.0), r)
-    np.testing.assert_allclose(eggers_speed_for_range(rng, np.full(3, 3.0), np.full(3, 1_500.0), r),
-                               v0, rtol=1e-10)
+    np.testing.assert_allclose(
+        eggers_speed_for_range(rng, np.full(3, 3.0), np.full(3, 1_500.0), r), v0, rtol=1e-10
+    )
     ld = required_lift_to_drag(rng, v0, np.full(3, 1_500.0), r)
     np.testing.assert_allclose(ld, 3.0, rtol=1e-10)
-    assert required_lift_to_drag(np.array([1e6]), np.array([1_400.0]), np.array([1_500.0]),
-                                 np.array([6.42e6]))[0] == np.inf
+    assert (
+        required_lift_to_drag(
+            np.array([1e6]), np.array([1_400.0]), np.array([1_500.0]), np.array([6.42e6])
+        )[0]
+        == np.inf
+    )
 
 
 def test_kepler_arc_helpers_reproduce_the_minimum_energy_case():

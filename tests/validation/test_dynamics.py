@@ -55,7 +55,8 @@ def test_minimum_energy_range_matches_bate_mueller_white(range_km, speed_km_s, a
     apogee = (np.sqrt((res.samples.y[:, :3] ** 2).sum(1)).max() - R_BMW_M) / 1e3
     assert res.status[0] == 0, "the flight must end at the surface"
     assert flown_km == pytest.approx(range_km, rel=0.01), (
-        f"range {flown_km:.1f} km vs BMW minimum-energy {range_km} km")
+        f"range {flown_km:.1f} km vs BMW minimum-energy {range_km} km"
+    )
     assert apogee == pytest.approx(apogee_km, rel=0.01), f"apogee {apogee:.1f} km"
     assert res.t[0] / 60 == pytest.approx(minutes, rel=0.01), f"flight time {res.t[0] / 60:.2f} min"
 
@@ -141,7 +142,9 @@ def test_batch_equals_single_vehicle_runs():
     t_end = np.array([100.0, 150.0, 120.0, 60.0])
     batch = integrate(system, np.zeros(4), y0, t_end, 0.5, record_every=1)
     for i in range(4):
-        single = integrate(system, np.zeros(1), y0[i:i + 1], t_end[i:i + 1], 0.5, record_every=1)
+        single = integrate(
+            system, np.zeros(1), y0[i : i + 1], t_end[i : i + 1], 0.5, record_every=1
+        )
         np.testing.assert_allclose(batch.y[i], single.y[0], rtol=0, atol=1e-6)
         assert batch.t[i] == single.t[0] == t_end[i]
         rows = batch.samples.index == i
@@ -153,16 +156,20 @@ def test_event_time_does_not_depend_on_the_step():
     y0, _ = launch_state(1500.0)
     y0[0, 0] += 1e-3
     system = KeplerSystem(gm=MU_BMW, rotating=True, surface_radius_m=R_BMW_M - 1e-6)
-    times = [integrate(system, np.zeros(1), y0, np.full(1, 5e3), dt, record_every=0).t[0]
-             for dt in (2.0, 0.5, 0.1)]
+    times = [
+        integrate(system, np.zeros(1), y0, np.full(1, 5e3), dt, record_every=0).t[0]
+        for dt in (2.0, 0.5, 0.1)
+    ]
     assert max(times) - min(times) < 1e-4, f"impact times {times}"
 
 
 def test_terminal_event_direction_and_nonterminal_record():
     @dataclass(frozen=True)
     class Rising:
-        events: tuple = (Event("crosses_5", terminal=False, direction=+1),
-                         Event("crosses_8", terminal=True, direction=+1))
+        events: tuple = (
+            Event("crosses_5", terminal=False, direction=+1),
+            Event("crosses_8", terminal=True, direction=+1),
+        )
 
         def controls(self, t, y, idx, mode):
             return {}, mode
@@ -179,6 +186,6 @@ def test_terminal_event_direction_and_nonterminal_record():
     assert res.status.tolist() == [1, -1]
     assert res.t[0] == pytest.approx(8.0, abs=1e-9)
     assert res.t[1] == pytest.approx(6.0)
-    fired = sorted(zip(res.events.index.tolist(), res.events.event.tolist()))
+    fired = sorted(zip(res.events.index.tolist(), res.events.event.tolist(), strict=True))
     assert fired == [(0, 0), (0, 1), (1, 0)]
     np.testing.assert_allclose(res.events.t[res.events.event == 0], 5.0, atol=1e-9)

@@ -54,16 +54,19 @@ class UnguidedGlide:
     ref_area_m2: float
     end_speed_m_s: float
     rotating: bool
-    events: tuple = (Event("end_speed", terminal=True, direction=-1),
-                     Event("ground", terminal=True, direction=-1))
+    events: tuple = (
+        Event("end_speed", terminal=True, direction=-1),
+        Event("ground", terminal=True, direction=-1),
+    )
 
     def controls(self, t, y, idx, mode):
         n = idx.size
         return {"alpha": np.full(n, self.alpha_rad), "bank": np.zeros(n)}, mode
 
     def derivative(self, t, y, idx, u):
-        return point_mass_derivative(t, y, np.full(idx.size, self.ref_area_m2), self.aero, u,
-                                     rotating=self.rotating)
+        return point_mass_derivative(
+            t, y, np.full(idx.size, self.ref_area_m2), self.aero, u, rotating=self.rotating
+        )
 
     def event_values(self, t, y, idx):
         speed = np.sqrt((y[:, 3:6] ** 2).sum(1))
@@ -112,11 +115,22 @@ def test_cav_h_glide_at_max_lift_to_drag_lands_within_a_few_percent_of_eggers():
     cl0, _ = aero.coefficients(np.array(alpha), np.array(20.0))
     r0 = WGS84_A_M + 40e3
     lift_accel = GM_EARTH_M3_S2 / r0**2 - v0**2 / r0
-    h0 = float(reference_glide_altitude_m(np.atleast_1d(cl0), np.atleast_1d(lift_accel),
-                                          np.atleast_1d(v0), np.atleast_1d(CAV_H.mass_kg),
-                                          np.atleast_1d(CAV_H.ref_area_m2))[0])
-    system = UnguidedGlide(aero=aero, alpha_rad=alpha, ref_area_m2=CAV_H.ref_area_m2,
-                           end_speed_m_s=2_000.0, rotating=False)
+    h0 = float(
+        reference_glide_altitude_m(
+            np.atleast_1d(cl0),
+            np.atleast_1d(lift_accel),
+            np.atleast_1d(v0),
+            np.atleast_1d(CAV_H.mass_kg),
+            np.atleast_1d(CAV_H.ref_area_m2),
+        )[0]
+    )
+    system = UnguidedGlide(
+        aero=aero,
+        alpha_rad=alpha,
+        ref_area_m2=CAV_H.ref_area_m2,
+        end_speed_m_s=2_000.0,
+        rotating=False,
+    )
     y0 = equatorial_start(h0, v0, 0.0, CAV_H.mass_kg)
     res = integrate(system, np.zeros(1), y0, np.full(1, 10_000.0), 0.5, record_every=1)
     assert res.status[0] == 0, "the glide must end on the speed event"
@@ -129,10 +143,15 @@ def test_cav_h_glide_at_max_lift_to_drag_lands_within_a_few_percent_of_eggers():
     weights = np.abs(np.diff(x))
     ld_mean = float(np.sum(0.5 * (ld[1:] + ld[:-1]) * weights) / weights.sum())
     flown_km = np.arctan2(res.y[0, 1], res.y[0, 0]) * r.mean() / 1e3
-    eggers_km = float(eggers_range_m(np.array(ld_mean), np.array(v0), np.array(2_000.0),
-                                     np.array(r.mean()))) / 1e3
+    eggers_km = (
+        float(
+            eggers_range_m(np.array(ld_mean), np.array(v0), np.array(2_000.0), np.array(r.mean()))
+        )
+        / 1e3
+    )
     assert flown_km == pytest.approx(eggers_km, rel=0.04), (
-        f"numerical glide {flown_km:.0f} km vs Eggers {eggers_km:.0f} km at mean L/D {ld_mean:.2f}")
+        f"numerical glide {flown_km:.0f} km vs Eggers {eggers_km:.0f} km at mean L/D {ld_mean:.2f}"
+    )
 
 
 @dataclass(frozen=True)
@@ -200,7 +219,8 @@ def test_htv2_flight_a_glide_range_matches_acton_2015():
     a2 = res.y[0, :3] / np.linalg.norm(res.y[0, :3])
     glide_km = np.arccos(np.clip(up @ a2, -1, 1)) * WGS84_A_M / 1e3
     assert glide_km == pytest.approx(4_800.0, rel=0.10), (
-        f"glide {glide_km:.0f} km vs Acton 2015 flight A about 4,800 km")
+        f"glide {glide_km:.0f} km vs Acton 2015 flight A about 4,800 km"
+    )
 
 
 def test_sutton_graves_heat_flux():

@@ -38,7 +38,7 @@ from hyperdef.core.earth import (
     gravity_j2_components,
     rotating_frame_acceleration,
 )
-from hyperdef.core.integrate import Event
+from hyperdef.core.integrate import Controls, Event
 
 STATE_SIZE = 7
 GROUND_IMPACT = Event("ground_impact", terminal=True, direction=-1)
@@ -47,7 +47,9 @@ GROUND_IMPACT = Event("ground_impact", terminal=True, direction=-1)
 class AeroModel(Protocol):
     """Lift and drag coefficients of a vehicle class (one model for the whole batch)."""
 
-    def coefficients(self, alpha_rad: np.ndarray, mach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def coefficients(
+        self, alpha_rad: np.ndarray, mach: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(cl, cd)`` for angle of attack (rad) and Mach number, shape (n,)."""
         ...
 
@@ -183,8 +185,10 @@ def point_mass_derivative(
         k_r /= r
         tmp = np.empty_like(x)
         for acc, v_i, r_i, (v_a, r_b, v_b, r_a) in (
-                (ax, vx, x, (vy, z, vz, yy)), (ay, vy, yy, (vz, x, vx, z)),
-                (az, vz, z, (vx, yy, vy, x))):
+            (ax, vx, x, (vy, z, vz, yy)),
+            (ay, vy, yy, (vz, x, vx, z)),
+            (az, vz, z, (vx, yy, vy, x)),
+        ):
             # acc += k_v v_i + k_r r_i + k_c (v x r)_i
             np.multiply(k_v, v_i, out=tmp)
             acc += tmp
@@ -258,12 +262,14 @@ class KeplerSystem:
     surface_radius_m: float
     events: tuple[Event, ...] = (SURFACE_IMPACT,)
 
-    def controls(self, t, y, idx, mode):
+    def controls(
+        self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, mode: np.ndarray
+    ) -> tuple[Controls, np.ndarray]:
         return {}, mode
 
-    def derivative(self, t, y, idx, u):
+    def derivative(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, u: Controls) -> np.ndarray:
         return vacuum_derivative(t, y, gm=self.gm, rotating=self.rotating)
 
-    def event_values(self, t, y, idx):
+    def event_values(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
         r = y[:, 0:3]
         return (np.sqrt(np.einsum("ij,ij->i", r, r)) - self.surface_radius_m)[:, None]

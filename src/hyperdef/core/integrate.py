@@ -36,6 +36,9 @@ STATUS_END_TIME = -1  # reached its t_end; values >= 0 are the index of the term
 
 _BISECTION_ITERATIONS = 40
 
+#: controls of a batch of vehicles: arrays whose first axis runs over the vehicles
+Controls = dict[str, np.ndarray]
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -151,8 +154,9 @@ def take_rows(u: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarra
     return {k: v[rows] for k, v in u.items()}
 
 
-def _hold(held: dict[str, np.ndarray] | None, u: dict[str, np.ndarray], active: np.ndarray,
-          n_batch: int) -> dict[str, np.ndarray]:
+def _hold(
+    held: dict[str, np.ndarray] | None, u: dict[str, np.ndarray], active: np.ndarray, n_batch: int
+) -> dict[str, np.ndarray]:
     """Store the controls of the active vehicles in full-batch arrays, to hold them."""
     if held is None:
         held = {k: np.zeros((n_batch,) + v.shape[1:], v.dtype) for k, v in u.items()}
@@ -161,8 +165,15 @@ def _hold(held: dict[str, np.ndarray] | None, u: dict[str, np.ndarray], active: 
     return held
 
 
-def rk4_step(system: System, t: np.ndarray, y: np.ndarray, h: np.ndarray, idx: np.ndarray,
-             u: Any, k1: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rk4_step(
+    system: System,
+    t: np.ndarray,
+    y: np.ndarray,
+    h: np.ndarray,
+    idx: np.ndarray,
+    u: Any,
+    k1: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """One classical RK4 step of size ``h`` (n,) for the vehicles ``idx``.
 
     Returns the new state and the first stage ``k1`` (the derivative at the start).
@@ -177,8 +188,9 @@ def rk4_step(system: System, t: np.ndarray, y: np.ndarray, h: np.ndarray, idx: n
     return y_new, k1
 
 
-def hermite(y0: np.ndarray, f0: np.ndarray, y1: np.ndarray, f1: np.ndarray,
-            h: np.ndarray, s: np.ndarray) -> np.ndarray:
+def hermite(
+    y0: np.ndarray, f0: np.ndarray, y1: np.ndarray, f1: np.ndarray, h: np.ndarray, s: np.ndarray
+) -> np.ndarray:
     """Cubic Hermite interpolant of the state at fraction ``s`` (n,) of a step ``h`` (n,)."""
     s = s[:, None]
     hc = h[:, None]
@@ -279,9 +291,19 @@ def integrate(
             rows = np.flatnonzero(crossed.any(axis=1))
             if rows.size:
                 t_ev, y_ev, first_terminal, ev_rows = _locate(
-                    system, ta[rows], ya[rows], k1[rows], y_new[rows], h[rows], active[rows],
-                    self_u=take_rows(u, rows), crossed=crossed[rows],
-                    terminal=terminal, g0=g_prev[rows], g1=g_new[rows])
+                    system,
+                    ta[rows],
+                    ya[rows],
+                    k1[rows],
+                    y_new[rows],
+                    h[rows],
+                    active[rows],
+                    self_u=take_rows(u, rows),
+                    crossed=crossed[rows],
+                    terminal=terminal,
+                    g0=g_prev[rows],
+                    g1=g_new[rows],
+                )
                 n_rows += rows.size
                 for ev_index, r_local, te, ye in ev_rows:
                     ev_rec.append((active[rows[r_local]], np.full(r_local.size, ev_index), te, ye))
@@ -314,9 +336,17 @@ def integrate(
         status[active] = STATUS_END_TIME
     samples = _assemble(rec, y.shape[1])
     event_record = _assemble_events(ev_rec, y.shape[1])
-    return IntegrationResult(t=t, y=y, mode=mode, status=status, samples=samples,
-                             events=event_record, n_steps=step, n_derivative_rows=n_rows,
-                             event_names=tuple(e.name for e in events))
+    return IntegrationResult(
+        t=t,
+        y=y,
+        mode=mode,
+        status=status,
+        samples=samples,
+        events=event_record,
+        n_steps=step,
+        n_derivative_rows=n_rows,
+        event_names=tuple(e.name for e in events),
+    )
 
 
 def _locate(system: System, t0, y0, f0, y1, h, idx, *, self_u, crossed, terminal, g0, g1):
@@ -354,16 +384,26 @@ def _locate(system: System, t0, y0, f0, y1, h, idx, *, self_u, crossed, terminal
         r_local = np.flatnonzero(ok)
         if r_local.size:
             s = s_root[r_local, j]
-            ev_rows.append((j, r_local, t0[r_local] + s * h[r_local],
-                            hermite(y0[r_local], f0[r_local], y1[r_local], f1[r_local],
-                                    h[r_local], s)))
+            ev_rows.append(
+                (
+                    j,
+                    r_local,
+                    t0[r_local] + s * h[r_local],
+                    hermite(y0[r_local], f0[r_local], y1[r_local], f1[r_local], h[r_local], s),
+                )
+            )
     return t_ev, y_ev, first_terminal, ev_rows
 
 
 def _assemble(rec: list[tuple[np.ndarray, ...]], n_state: int) -> Samples:
     if not rec:
-        return Samples(np.empty(0, np.int64), np.empty(0), np.empty((0, n_state)),
-                       np.empty((0, n_state)), np.empty(0, np.int64))
+        return Samples(
+            np.empty(0, np.int64),
+            np.empty(0),
+            np.empty((0, n_state)),
+            np.empty((0, n_state)),
+            np.empty(0, np.int64),
+        )
     index = np.concatenate([r[0] for r in rec])
     t = np.concatenate([r[1] for r in rec])
     y = np.concatenate([r[2] for r in rec])
@@ -375,7 +415,12 @@ def _assemble(rec: list[tuple[np.ndarray, ...]], n_state: int) -> Samples:
 
 def _assemble_events(rec: list[tuple[np.ndarray, ...]], n_state: int) -> EventRecord:
     if not rec:
-        return EventRecord(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0),
-                           np.empty((0, n_state)))
-    return EventRecord(np.concatenate([r[0] for r in rec]), np.concatenate([r[1] for r in rec]),
-                       np.concatenate([r[2] for r in rec]), np.concatenate([r[3] for r in rec]))
+        return EventRecord(
+            np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty((0, n_state))
+        )
+    return EventRecord(
+        np.concatenate([r[0] for r in rec]),
+        np.concatenate([r[1] for r in rec]),
+        np.concatenate([r[2] for r in rec]),
+        np.concatenate([r[3] for r in rec]),
+    )

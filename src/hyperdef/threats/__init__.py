@@ -6,8 +6,8 @@ batch of one kind of threat and returns one :class:`Trajectory`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 import numpy as np
 
@@ -32,8 +32,10 @@ __all__ = ["fly", "Trajectory", "THREAT_KINDS", "MANEUVERS", "PHASES", "DEFAULT_
 def _lla_batch(value, name: str) -> np.ndarray:
     arr = np.atleast_2d(np.asarray(value, dtype=float))
     if arr.ndim != 2 or arr.shape[1] not in (2, 3):
-        raise InputError(f"{name}: expected (lat, lon[, alt]) in radians, shape (B, 2) or (B, 3), "
-                         f"got shape {np.shape(value)}")
+        raise InputError(
+            f"{name}: expected (lat, lon[, alt]) in radians, shape (B, 2) or (B, 3), "
+            f"got shape {np.shape(value)}"
+        )
     if arr.shape[1] == 2:
         arr = np.column_stack([arr, np.zeros(len(arr))])
     if not np.all(np.isfinite(arr)):
@@ -105,8 +107,12 @@ def fly(
     aim = _lla_batch(aim_lla, "aim")
     maneuvers = np.atleast_1d(np.asarray(maneuver, dtype=object))
     t_launch = np.atleast_1d(np.asarray(t_launch_s, dtype=float))
-    sizes = {"launch": len(launch), "aim": len(aim), "maneuver": len(maneuvers),
-             "t_launch_s": len(t_launch)}
+    sizes = {
+        "launch": len(launch),
+        "aim": len(aim),
+        "maneuver": len(maneuvers),
+        "t_launch_s": len(t_launch),
+    }
     n = max(sizes.values())
     bad = {name: size for name, size in sizes.items() if size not in (1, n)}
     if bad or maneuvers.ndim != 1 or t_launch.ndim != 1:
@@ -124,8 +130,11 @@ def fly(
     for name, value in (("dt_s", dt_s), ("record_dt_s", record_dt_s), ("mass_kg", mass_kg)):
         if value is not None and not (np.isfinite(value) and value > 0):
             raise InputError(f"{name}: {value} must be a positive number")
-    isp_scale = (np.ones(n) if rng is None
-                 else np.clip(1.0 + ISP_DISPERSION * rng.standard_normal(n), 0.9, 1.1))
+    isp_scale = (
+        np.ones(n)
+        if rng is None
+        else np.clip(1.0 + ISP_DISPERSION * rng.standard_normal(n), 0.9, 1.1)
+    )
 
     vehicle = {"hgv": CAV_H, "hcm": HCM_CRUISER, "ballistic": MRBM_RV}[kind]
     if mass_kg is not None:
@@ -137,9 +146,13 @@ def fly(
         i = bad[0]
         raise UnreachableError(
             f"aim: {range_m[i] / 1e3:.0f} km from launch is outside the {kind} reach "
-            f"[{lo[i] / 1e3:.0f}, {hi[i] / 1e3:.0f}] km")
-    options = {"record_dt_s": record_dt_s, "isp_scale": isp_scale,
-               "dt_s": DEFAULT_DT_S[kind] if dt_s is None else dt_s}
+            f"[{lo[i] / 1e3:.0f}, {hi[i] / 1e3:.0f}] km"
+        )
+    options = {
+        "record_dt_s": record_dt_s,
+        "isp_scale": isp_scale,
+        "dt_s": DEFAULT_DT_S[kind] if dt_s is None else dt_s,
+    }
     if kind == "hgv":
         codes = np.array([MANEUVERS.index(m) for m in maneuvers])
         return fly_hgv(launch, aim, t_launch, codes, glider=vehicle, **options)

@@ -59,13 +59,15 @@ class CavHAero:
     cd_mach_amp: float = 0.406
     cd_mach_decay: float = 0.323
 
-    def at_mach(self, mach: np.ndarray) -> "CavHPolar":
+    def at_mach(self, mach: np.ndarray) -> CavHPolar:
         """The polar at given Mach numbers (n,): its Mach terms are computed once."""
         a0 = self.cl0 + self.cl_mach_amp * np.exp(-self.cl_mach_decay * mach)
         c0 = self.cd0 + self.cd_mach_amp * np.exp(-self.cd_mach_decay * mach)
         return CavHPolar(self, a0, c0)
 
-    def coefficients(self, alpha_rad: np.ndarray, mach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def coefficients(
+        self, alpha_rad: np.ndarray, mach: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Lift and drag coefficients, shape (n,), for alpha (rad) and Mach, shape (n,)."""
         return self.at_mach(mach).coefficients(alpha_rad)
 
@@ -171,7 +173,9 @@ class LiftingBodyAero:
     k_induced: float = 0.6
     alpha_max_deg: float = 12.0
 
-    def coefficients(self, alpha_rad: np.ndarray, mach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def coefficients(
+        self, alpha_rad: np.ndarray, mach: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Lift and drag coefficients, shape (n,)."""
         a = np.clip(alpha_rad, -np.radians(self.alpha_max_deg), np.radians(self.alpha_max_deg))
         cl = self.cl_alpha_per_rad * a
@@ -210,13 +214,16 @@ class BodyAero:
 
     cd_hypersonic: float = 0.25
 
-    def coefficients(self, alpha_rad: np.ndarray, mach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def coefficients(
+        self, alpha_rad: np.ndarray, mach: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Zero lift and the Mach-dependent drag coefficient, shape (n,)."""
         return np.zeros_like(mach), self.cd_hypersonic * body_drag_factor(mach)
 
 
-def stagnation_heat_flux_w_m2(density_kg_m3: np.ndarray, speed_m_s: np.ndarray,
-                              nose_radius_m: float | np.ndarray) -> np.ndarray:
+def stagnation_heat_flux_w_m2(
+    density_kg_m3: np.ndarray, speed_m_s: np.ndarray, nose_radius_m: float | np.ndarray
+) -> np.ndarray:
     """Sutton-Graves convective stagnation-point heat flux, W/m^2 ([2]).
 
     ``q = k sqrt(rho / Rn) V^3`` with ``k = 1.7415e-4`` in SI units: rho = 1e-3 kg/m^3,
@@ -231,11 +238,12 @@ def stagnation_heat_flux_w_m2(density_kg_m3: np.ndarray, speed_m_s: np.ndarray,
     nose_radius_m : float or ndarray
         Effective nose radius, m.
     """
-    return SUTTON_GRAVES_K_AIR * np.sqrt(density_kg_m3 / nose_radius_m) * speed_m_s ** 3
+    return SUTTON_GRAVES_K_AIR * np.sqrt(density_kg_m3 / nose_radius_m) * speed_m_s**3
 
 
-def radiative_equilibrium_temperature_k(heat_flux_w_m2: np.ndarray,
-                                        emissivity: float = 0.85) -> np.ndarray:
+def radiative_equilibrium_temperature_k(
+    heat_flux_w_m2: np.ndarray, emissivity: float = 0.85
+) -> np.ndarray:
     """Wall temperature at which re-radiation balances the heat flux, K ([3]).
 
     ``T = (q / (eps sigma))^(1/4)``.

@@ -25,7 +25,7 @@ import numpy as np
 
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
 from hyperdef.core.frames import ecef_to_lla, lla_to_ecef
-from hyperdef.core.integrate import Event, integrate
+from hyperdef.core.integrate import Controls, Event, integrate
 from hyperdef.threats.aero import BodyAero
 from hyperdef.threats.boost import PitchProgramme, fly_boost
 from hyperdef.threats.launch import assemble, launch_geometry, pad_state
@@ -46,16 +46,19 @@ class FreeFallSystem:
     impact_alt_m: np.ndarray
     events: tuple[Event, ...] = (GROUND_IMPACT,)
 
-    def controls(self, t, y, idx, mode):
+    def controls(
+        self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, mode: np.ndarray
+    ) -> tuple[Controls, np.ndarray]:
         zeros = np.zeros(idx.size)
         falling_low = (approx_altitude_m(y[:, 0:3]) < REENTRY_ALTITUDE_M) & (
-            np.einsum("ij,ij->i", y[:, 0:3], y[:, 3:6]) < 0.0)
+            np.einsum("ij,ij->i", y[:, 0:3], y[:, 3:6]) < 0.0
+        )
         return {"alpha": zeros, "bank": zeros}, np.where(falling_low, MODE_REENTRY, mode)
 
-    def derivative(self, t, y, idx, u):
+    def derivative(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, u: Controls) -> np.ndarray:
         return point_mass_derivative(t, y, self.ref_area_m2[idx], self.aero, u)
 
-    def event_values(self, t, y, idx):
+    def event_values(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
         return (approx_altitude_m(y[:, 0:3]) - self.impact_alt_m[idx])[:, None]
 
 
@@ -103,24 +106,45 @@ def fly_ballistic(
     launch_ecef, _, _ = launch_geometry(launch_lla, aim_lla)
     n = launch_ecef.shape[0]
     t_launch_s = np.asarray(t_launch_s, float)
-    programme = PitchProgramme(vertical_s=np.full(n, vertical_s), pitch_end_s=np.full(n, 1.0),
-                               final_pitch_rad=np.zeros(n), cutoff_speed_m_s=np.full(n, np.inf))
+    programme = PitchProgramme(
+        vertical_s=np.full(n, vertical_s),
+        pitch_end_s=np.full(n, 1.0),
+        final_pitch_rad=np.zeros(n),
+        cutoff_speed_m_s=np.full(n, np.inf),
+    )
     y0 = pad_state(launch_ecef, booster.launch_mass_kg(rv.mass_kg))
     guide_lla = aim_lla.copy()
     for k in range(shooting_passes + 1):
         guide_ecef = lla_to_ecef(guide_lla)
         # targeting is computed for the nominal booster; the last flight flies the real one
         scale = isp_scale if k == shooting_passes else None
-        boost = fly_boost(booster, "vtbg", t_launch_s, y0, guide_ecef, programme, boost_dt_s,
-                          max(1, round(record_dt_s / boost_dt_s)), isp_scale=scale)
+        boost = fly_boost(
+            booster,
+            "vtbg",
+            t_launch_s,
+            y0,
+            guide_ecef,
+            programme,
+            boost_dt_s,
+            max(1, round(record_dt_s / boost_dt_s)),
+            isp_scale=scale,
+        )
         y = boost.y.copy()
         y[:, 6] = rv.mass_kg  # the re-entry vehicle separates
-        system = FreeFallSystem(aero=BodyAero(cd_hypersonic=rv.cd_hypersonic),
-                                ref_area_m2=np.full(n, rv.ref_area_m2),
-                                impact_alt_m=aim_lla[:, 2])
+        system = FreeFallSystem(
+            aero=BodyAero(cd_hypersonic=rv.cd_hypersonic),
+            ref_area_m2=np.full(n, rv.ref_area_m2),
+            impact_alt_m=aim_lla[:, 2],
+        )
         going = ~boost.crashed
-        fall = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t),
-                         dt_s, record_every=max(1, round(record_dt_s / dt_s)))
+        fall = integrate(
+            system,
+            boost.t,
+            y,
+            np.where(going, t_launch_s + max_flight_s, boost.t),
+            dt_s,
+            record_every=max(1, round(record_dt_s / dt_s)),
+        )
         impact_lla = ecef_to_lla(fall.y[:, 0:3])
         miss = impact_lla[:, 0:2] - aim_lla[:, 0:2]
         miss[:, 1] = (miss[:, 1] + np.pi) % (2 * np.pi) - np.pi
@@ -130,5 +154,6 @@ def fly_ballistic(
     parts = [(p.samples, PHASE_CODE["boost"]) for p in boost.phases]
     parts.append((fall.samples, codes[fall.samples.mode]))
     impact = boost.crashed | (fall.status == 0)
-    return assemble(np.full(n, "ballistic"), parts, np.full(n, rv.nose_radius_m), launch_lla,
-                    aim_lla, impact)
+    return assemble(
+        np.full(n, "ballistic"), parts, np.full(n, rv.nose_radius_m), launch_lla, aim_lla, impact
+    )

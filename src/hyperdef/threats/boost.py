@@ -23,7 +23,7 @@ import numpy as np
 
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
 from hyperdef.core.earth import OMEGA_EARTH_RAD_S
-from hyperdef.core.integrate import Event, IntegrationResult, integrate
+from hyperdef.core.integrate import Controls, Event, IntegrationResult, integrate
 from hyperdef.threats.aero import BodyAero
 from hyperdef.threats.guidance import (
     components,
@@ -63,8 +63,9 @@ class PitchProgramme:
     cutoff_speed_m_s: np.ndarray
 
 
-def required_velocity(r_m: np.ndarray, aim_m: np.ndarray, *,
-                      iterations: int = _VTBG_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
+def required_velocity(
+    r_m: np.ndarray, aim_m: np.ndarray, *, iterations: int = _VTBG_ITERATIONS
+) -> tuple[np.ndarray, np.ndarray]:
     """Inertial velocity (in axes aligned with ECEF now) of a minimum-energy arc to the aim.
 
     The aim point turns with the Earth during the time of flight: it is rotated by
@@ -137,23 +138,34 @@ class BoostSystem:
         p = self.programme
         if self.steering == "pitch":
             _, horizontal, up = great_circle_to_aim(r, unit(aim))
-            frac = np.clip((tau - p.vertical_s[idx]) / (p.pitch_end_s[idx] - p.vertical_s[idx]),
-                           0.0, 1.0)
+            frac = np.clip(
+                (tau - p.vertical_s[idx]) / (p.pitch_end_s[idx] - p.vertical_s[idx]), 0.0, 1.0
+            )
             pitch = 0.5 * np.pi - (0.5 * np.pi - p.final_pitch_rad[idx]) * frac
             return pitch_programme_direction(up, horizontal, pitch).T
         v_req, _ = required_velocity(r, aim)
         v_go = unit(v_req - inertial_velocity(r, v))
         return np.where(tau < p.vertical_s[idx], unit(r), v_go).T
 
-    def controls(self, t, y, idx, mode):
+    def controls(
+        self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, mode: np.ndarray
+    ) -> tuple[Controls, np.ndarray]:
         zeros = np.zeros(idx.size)
-        return ({"alpha": zeros, "bank": zeros, "thrust_n": self.thrust_n[idx],
-                 "isp_s": self.isp_s[idx], "thrust_dir": self._direction(t, y, idx)}, mode)
+        return (
+            {
+                "alpha": zeros,
+                "bank": zeros,
+                "thrust_n": self.thrust_n[idx],
+                "isp_s": self.isp_s[idx],
+                "thrust_dir": self._direction(t, y, idx),
+            },
+            mode,
+        )
 
-    def derivative(self, t, y, idx, u):
+    def derivative(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, u: Controls) -> np.ndarray:
         return point_mass_derivative(t, y, self.ref_area_m2[idx], self.aero, u)
 
-    def event_values(self, t, y, idx):
+    def event_values(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
         s = components(y)
         r, v = s[0:3], s[3:6]
         if self.steering == "pitch":
@@ -162,8 +174,11 @@ class BoostSystem:
             v_req, _ = required_velocity(r, self.aim_ecef_m[idx].T)
             cutoff = dot(v_req - inertial_velocity(r, v), unit(v_req))
             # no cut-off during the vertical rise, where the gap only grows
-            cutoff = np.where(t - self.t_launch_s[idx] < self.programme.vertical_s[idx],
-                              np.abs(cutoff) + 1.0, cutoff)
+            cutoff = np.where(
+                t - self.t_launch_s[idx] < self.programme.vertical_s[idx],
+                np.abs(cutoff) + 1.0,
+                cutoff,
+            )
         return np.stack([approx_altitude_m(y[:, 0:3]), cutoff], axis=1)
 
 
@@ -178,9 +193,17 @@ class BoostOutcome:
     phases: list[IntegrationResult]
 
 
-def fly_boost(booster: Booster, steering: str, t_launch_s: np.ndarray, y0: np.ndarray,
-              aim_ecef_m: np.ndarray, programme: PitchProgramme, dt_s: float,
-              record_every: int, isp_scale: np.ndarray | None = None) -> BoostOutcome:
+def fly_boost(
+    booster: Booster,
+    steering: str,
+    t_launch_s: np.ndarray,
+    y0: np.ndarray,
+    aim_ecef_m: np.ndarray,
+    programme: PitchProgramme,
+    dt_s: float,
+    record_every: int,
+    isp_scale: np.ndarray | None = None,
+) -> BoostOutcome:
     """Fly every stage of ``booster`` for a batch; a stage starts when the one below ends.
 
     Vehicles whose thrust is terminated (or that hit the ground) skip the stages left.
@@ -202,15 +225,28 @@ def fly_boost(booster: Booster, steering: str, t_launch_s: np.ndarray, y0: np.nd
         if not idx.size:
             break
         system = BoostSystem(
-            steering=steering, aero=booster.aero,
+            steering=steering,
+            aero=booster.aero,
             ref_area_m2=np.full(idx.size, np.pi * 0.25 * stage.diameter_m**2),
-            thrust_n=stage.thrust_n * scale[idx], isp_s=stage.isp_s * scale[idx],
-            t_launch_s=t_launch_s[idx], aim_ecef_m=aim_ecef_m[idx],
-            programme=PitchProgramme(*(np.asarray(a)[idx] for a in (
-                programme.vertical_s, programme.pitch_end_s, programme.final_pitch_rad,
-                programme.cutoff_speed_m_s))))
-        res = integrate(system, t[idx], y[idx], t[idx] + stage.burn_time_s, dt_s,
-                        record_every=record_every)
+            thrust_n=stage.thrust_n * scale[idx],
+            isp_s=stage.isp_s * scale[idx],
+            t_launch_s=t_launch_s[idx],
+            aim_ecef_m=aim_ecef_m[idx],
+            programme=PitchProgramme(
+                *(
+                    np.asarray(a)[idx]
+                    for a in (
+                        programme.vertical_s,
+                        programme.pitch_end_s,
+                        programme.final_pitch_rad,
+                        programme.cutoff_speed_m_s,
+                    )
+                )
+            ),
+        )
+        res = integrate(
+            system, t[idx], y[idx], t[idx] + stage.burn_time_s, dt_s, record_every=record_every
+        )
         res.samples.index = idx[res.samples.index]
         res.events.index = idx[res.events.index]
         phases.append(res)

@@ -25,7 +25,7 @@ import numpy as np
 from hyperdef.core.atmosphere import ussa76
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
 from hyperdef.core.earth import G0_M_S2
-from hyperdef.core.integrate import Event, integrate
+from hyperdef.core.integrate import Controls, Event, integrate
 from hyperdef.threats.boost import PitchProgramme, fly_boost
 from hyperdef.threats.guidance import (
     alpha_bank_from_lift,
@@ -88,7 +88,9 @@ class CruiseSystem:
     impact_alt_m: np.ndarray
     events: tuple[Event, ...] = (GROUND_IMPACT,)
 
-    def controls(self, t, y, idx, mode):
+    def controls(
+        self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, mode: np.ndarray
+    ) -> tuple[Controls, np.ndarray]:
         g = self.guidance
         c = self.cruiser
         st = flight_state(y, self.aim_unit[:, idx], self.aim_radius_m[idx])
@@ -96,20 +98,33 @@ class CruiseSystem:
         mass, alt, speed, mach, q = st.mass, st.alt, st.speed, st.mach, st.dynamic_pressure
         range_to_go, sink = st.range_to_go, st.sink
         fuel_left = mass > c.dry_mass_kg + 1e-6
-        dive = dive_due(range_to_go, alt, speed, q * c.aero.max_lift_coefficient(mach) * area / mass,
-                        g.dive_turn_margin)
-        mode = np.where((mode == MODE_DIVE) | dive, MODE_DIVE,
-                        np.where(fuel_left, MODE_CRUISE, MODE_GLIDE))
+        dive = dive_due(
+            range_to_go,
+            alt,
+            speed,
+            q * c.aero.max_lift_coefficient(mach) * area / mass,
+            g.dive_turn_margin,
+        )
+        mode = np.where(
+            (mode == MODE_DIVE) | dive, MODE_DIVE, np.where(fuel_left, MODE_CRUISE, MODE_GLIDE)
+        )
         w = g.altitude_omega_rad_s
-        correction = np.clip(w * w * (c.cruise_alt_m - alt) - 2.0 * g.altitude_zeta * w * sink,
-                             -g.max_vertical_cmd_m_s2, g.max_vertical_cmd_m_s2)
+        correction = np.clip(
+            w * w * (c.cruise_alt_m - alt) - 2.0 * g.altitude_zeta * w * sink,
+            -g.max_vertical_cmd_m_s2,
+            g.max_vertical_cmd_m_s2,
+        )
         a_up = (st.hold_alt_accel + correction) / np.maximum(dot(st.e_up, st.up), 0.1)
-        a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(st.v, st.to_aim, st.up),
-                         -g.max_lateral_m_s2, g.max_lateral_m_s2)
+        a_side = np.clip(
+            g.heading_gain_per_s * speed * heading_error_rad(st.v, st.to_aim, st.up),
+            -g.max_lateral_m_s2,
+            g.max_lateral_m_s2,
+        )
         diving = np.flatnonzero(mode == MODE_DIVE)
         steer_dives(st, diving, self.aim_ecef_m[idx[diving]], g.nav_gain, a_up, a_side)
-        u = alpha_bank_from_lift(a_up, a_side, q, mass, area,
-                                 lambda cl: c.aero.alpha_for_lift_coefficient(cl, mach))
+        u = alpha_bank_from_lift(
+            a_up, a_side, q, mass, area, lambda cl: c.aero.alpha_for_lift_coefficient(cl, mach)
+        )
         _, cd = c.aero.coefficients(u["alpha"], mach)
         thrust = q * area * cd + mass * g.speed_gain_per_s * (self.cruise_speed_m_s[idx] - speed)
         u["thrust_n"] = np.where(mode == MODE_CRUISE, np.clip(thrust, 0.0, c.max_thrust_n), 0.0)
@@ -117,16 +132,19 @@ class CruiseSystem:
         u["thrust_dir"] = st.u.T
         return u, mode
 
-    def derivative(self, t, y, idx, u):
-        out = point_mass_derivative(t, y, np.full(idx.size, self.cruiser.ref_area_m2),
-                                    self.cruiser.aero, u)
+    def derivative(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, u: Controls) -> np.ndarray:
+        out = point_mass_derivative(
+            t, y, np.full(idx.size, self.cruiser.ref_area_m2), self.cruiser.aero, u
+        )
         empty = y[:, 6] <= self.cruiser.dry_mass_kg  # no thrust without fuel
         if empty.any():
-            out[empty, 3:6] -= (u["thrust_n"][empty] / y[empty, 6])[:, None] * u["thrust_dir"][empty]
+            out[empty, 3:6] -= (u["thrust_n"][empty] / y[empty, 6])[:, None] * u["thrust_dir"][
+                empty
+            ]
             out[empty, 6] = 0.0
         return out
 
-    def event_values(self, t, y, idx):
+    def event_values(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
         return (approx_altitude_m(y[:, 0:3]) - self.impact_alt_m[idx])[:, None]
 
 
@@ -190,34 +208,63 @@ def fly_hcm(
         vertical_s=np.full(n, plan.vertical_s),
         pitch_end_s=np.full(n, plan.pitch_end_fraction * burn),
         final_pitch_rad=np.full(n, np.radians(plan.final_pitch_deg)),
-        cutoff_speed_m_s=np.full(n, np.inf))
+        cutoff_speed_m_s=np.full(n, np.inf),
+    )
     mass0 = booster.launch_mass_kg(cruiser.dry_mass_kg + cruiser.fuel_mass_kg)
     record_every = max(1, round(record_dt_s / dt_s))
-    boost = fly_boost(booster, "pitch", t_launch_s, pad_state(launch_ecef, mass0), aim_ecef,
-                      programme, dt_s, record_every, isp_scale=isp_scale)
+    boost = fly_boost(
+        booster,
+        "pitch",
+        t_launch_s,
+        pad_state(launch_ecef, mass0),
+        aim_ecef,
+        programme,
+        dt_s,
+        record_every,
+        isp_scale=isp_scale,
+    )
     y = boost.y.copy()
     y[:, 6] = cruiser.dry_mass_kg + cruiser.fuel_mass_kg
     cruise_speed = cruiser.cruise_mach * float(ussa76(cruiser.cruise_alt_m).speed_of_sound)
-    system = CruiseSystem(cruiser=cruiser, aim_ecef_m=aim_ecef, aim_unit=unit(aim_ecef.T),
-                          aim_radius_m=np.sqrt(np.einsum("ij,ij->i", aim_ecef, aim_ecef)),
-                          cruise_speed_m_s=np.full(n, cruise_speed), guidance=guidance,
-                          impact_alt_m=np.asarray(aim_lla, float)[:, 2])
+    system = CruiseSystem(
+        cruiser=cruiser,
+        aim_ecef_m=aim_ecef,
+        aim_unit=unit(aim_ecef.T),
+        aim_radius_m=np.sqrt(np.einsum("ij,ij->i", aim_ecef, aim_ecef)),
+        cruise_speed_m_s=np.full(n, cruise_speed),
+        guidance=guidance,
+        impact_alt_m=np.asarray(aim_lla, float)[:, 2],
+    )
     going = ~boost.crashed
-    res = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t), dt_s,
-                    record_every=record_every)
+    res = integrate(
+        system,
+        boost.t,
+        y,
+        np.where(going, t_launch_s + max_flight_s, boost.t),
+        dt_s,
+        record_every=record_every,
+    )
     codes = np.array([PHASE_CODE["cruise"], PHASE_CODE["dive"], PHASE_CODE["glide"]])
     parts = [(p.samples, PHASE_CODE["boost"]) for p in boost.phases]
     parts.append((res.samples, codes[res.samples.mode]))
     impact = boost.crashed | (res.status == 0)
-    return assemble(np.full(n, "hcm"), parts, np.full(n, cruiser.nose_radius_m), launch_lla,
-                    aim_lla, impact)
+    return assemble(
+        np.full(n, "hcm"), parts, np.full(n, cruiser.nose_radius_m), launch_lla, aim_lla, impact
+    )
 
 
-def breguet_range_m(speed_m_s: float, isp_s: float, lift_to_drag: float, mass_ratio: float,
-                    effective_gravity_m_s2: float = G0_M_S2) -> float:
+def breguet_range_m(
+    speed_m_s: float,
+    isp_s: float,
+    lift_to_drag: float,
+    mass_ratio: float,
+    effective_gravity_m_s2: float = G0_M_S2,
+) -> float:
     """Breguet cruise range ``V Isp (g0 / g_eff) (L/D) ln(m0 / m1)``, m ([1] ch. 1).
 
     Level cruise with thrust equal to drag and lift equal to the effective weight
     ``m g_eff``; over a round Earth ``g_eff = g - V^2 / r``.
     """
-    return speed_m_s * isp_s * (G0_M_S2 / effective_gravity_m_s2) * lift_to_drag * np.log(mass_ratio)
+    return (
+        speed_m_s * isp_s * (G0_M_S2 / effective_gravity_m_s2) * lift_to_drag * np.log(mass_ratio)
+    )

@@ -180,14 +180,34 @@ def flight_state(y: np.ndarray, aim_unit: np.ndarray, aim_radius_m: np.ndarray) 
     radius = np.sqrt(dot(r, r))
     other = gravity_and_frame_acceleration(r, v)
     return FlightState(
-        r=r, v=v, mass=s[6], alt=alt, speed=speed, mach=speed / sound,
-        dynamic_pressure=0.5 * rho * speed * speed, range_to_go=psi * aim_radius_m, sink=sink,
-        radius=radius, up=up, to_aim=to_aim, u=u, e_up=e_up, e_side=e_side, other_accel=other,
-        hold_alt_accel=-dot(other, up) - (speed * speed - sink * sink) / radius)
+        r=r,
+        v=v,
+        mass=s[6],
+        alt=alt,
+        speed=speed,
+        mach=speed / sound,
+        dynamic_pressure=0.5 * rho * speed * speed,
+        range_to_go=psi * aim_radius_m,
+        sink=sink,
+        radius=radius,
+        up=up,
+        to_aim=to_aim,
+        u=u,
+        e_up=e_up,
+        e_side=e_side,
+        other_accel=other,
+        hold_alt_accel=-dot(other, up) - (speed * speed - sink * sink) / radius,
+    )
 
 
-def steer_dives(state: FlightState, diving: np.ndarray, aim_ecef_m: np.ndarray,
-                nav_gain: float, a_up: np.ndarray, a_side: np.ndarray) -> None:
+def steer_dives(
+    state: FlightState,
+    diving: np.ndarray,
+    aim_ecef_m: np.ndarray,
+    nav_gain: float,
+    a_up: np.ndarray,
+    a_side: np.ndarray,
+) -> None:
     """Overwrite the lift commands of the ``diving`` vehicles with proportional navigation.
 
     PN with gravity compensation towards the aim points ``aim_ecef_m`` (k, 3) of the k
@@ -201,9 +221,14 @@ def steer_dives(state: FlightState, diving: np.ndarray, aim_ecef_m: np.ndarray,
     a_side[diving] = dot(cmd, state.e_side[:, diving])
 
 
-def alpha_bank_from_lift(a_up: np.ndarray, a_side: np.ndarray, dynamic_pressure_pa: np.ndarray,
-                         mass_kg: np.ndarray, ref_area_m2: np.ndarray,
-                         alpha_for_lift_coefficient) -> dict[str, np.ndarray]:
+def alpha_bank_from_lift(
+    a_up: np.ndarray,
+    a_side: np.ndarray,
+    dynamic_pressure_pa: np.ndarray,
+    mass_kg: np.ndarray,
+    ref_area_m2: np.ndarray,
+    alpha_for_lift_coefficient,
+) -> dict[str, np.ndarray]:
     """Controls that give a lift acceleration with components along ``e_up`` and ``e_side``.
 
     The direction sets the bank angle (from the vertical plane, positive to the right),
@@ -222,30 +247,42 @@ def alpha_bank_from_lift(a_up: np.ndarray, a_side: np.ndarray, dynamic_pressure_
     cos_bank = np.where(some, a_up * inv, 1.0)
     sin_bank = a_side * inv
     cl = lift * mass_kg / (np.maximum(dynamic_pressure_pa, 1e-9) * ref_area_m2)
-    return {"alpha": alpha_for_lift_coefficient(cl),
-            "bank": np.arctan2(sin_bank, cos_bank), "cos_bank": cos_bank, "sin_bank": sin_bank}
+    return {
+        "alpha": alpha_for_lift_coefficient(cl),
+        "bank": np.arctan2(sin_bank, cos_bank),
+        "cos_bank": cos_bank,
+        "sin_bank": sin_bank,
+    }
 
 
-def eggers_range_m(lift_to_drag: np.ndarray, v0_m_s: np.ndarray, vf_m_s: np.ndarray,
-                   radius_m: np.ndarray) -> np.ndarray:
+def eggers_range_m(
+    lift_to_drag: np.ndarray, v0_m_s: np.ndarray, vf_m_s: np.ndarray, radius_m: np.ndarray
+) -> np.ndarray:
     """Equilibrium-glide range ``(L/D)(r/2) ln[(1 - Vf^2/(g r)) / (1 - V0^2/(g r))]`` ([1]).
 
     ``g r`` is taken as ``GM / r`` (local circular speed squared).
     """
     circ2 = GM_EARTH_M3_S2 / radius_m
-    return lift_to_drag * 0.5 * radius_m * np.log((1.0 - vf_m_s**2 / circ2) / (1.0 - v0_m_s**2 / circ2))
+    return (
+        lift_to_drag
+        * 0.5
+        * radius_m
+        * np.log((1.0 - vf_m_s**2 / circ2) / (1.0 - v0_m_s**2 / circ2))
+    )
 
 
-def eggers_speed_for_range(range_m: np.ndarray, lift_to_drag: np.ndarray, vf_m_s: np.ndarray,
-                           radius_m: np.ndarray) -> np.ndarray:
+def eggers_speed_for_range(
+    range_m: np.ndarray, lift_to_drag: np.ndarray, vf_m_s: np.ndarray, radius_m: np.ndarray
+) -> np.ndarray:
     """Glide start speed that gives ``range_m`` by the Eggers formula ([1]), m/s."""
     circ2 = GM_EARTH_M3_S2 / radius_m
     ratio = np.exp(-2.0 * range_m / (lift_to_drag * radius_m))
     return np.sqrt(circ2 * (1.0 - (1.0 - vf_m_s**2 / circ2) * ratio))
 
 
-def required_lift_to_drag(range_to_go_m: np.ndarray, speed_m_s: np.ndarray, vf_m_s: np.ndarray,
-                          radius_m: np.ndarray) -> np.ndarray:
+def required_lift_to_drag(
+    range_to_go_m: np.ndarray, speed_m_s: np.ndarray, vf_m_s: np.ndarray, radius_m: np.ndarray
+) -> np.ndarray:
     """L/D that makes the Eggers range from ``speed`` down to ``vf`` equal ``range_to_go``.
 
     Returns +inf where the vehicle is already at or below ``vf`` (no energy to spare).
@@ -257,20 +294,29 @@ def required_lift_to_drag(range_to_go_m: np.ndarray, speed_m_s: np.ndarray, vf_m
         return np.where(log_ratio > 1e-6, range_to_go_m / (0.5 * radius_m * log_ratio), np.inf)
 
 
-def reference_glide_altitude_m(lift_coefficient: np.ndarray, lift_accel_m_s2: np.ndarray,
-                               speed_m_s: np.ndarray, mass_kg: np.ndarray,
-                               ref_area_m2: np.ndarray) -> np.ndarray:
+def reference_glide_altitude_m(
+    lift_coefficient: np.ndarray,
+    lift_accel_m_s2: np.ndarray,
+    speed_m_s: np.ndarray,
+    mass_kg: np.ndarray,
+    ref_area_m2: np.ndarray,
+) -> np.ndarray:
     """Altitude at which ``lift_coefficient`` gives the lift acceleration of equilibrium glide.
 
     ``rho = 2 m a / (CL S V^2)`` inverted through the standard atmosphere.
     """
-    rho = 2.0 * mass_kg * np.maximum(lift_accel_m_s2, 0.05) / (
-        np.maximum(lift_coefficient, 1e-3) * ref_area_m2 * np.maximum(speed_m_s, 1.0)**2)
+    rho = (
+        2.0
+        * mass_kg
+        * np.maximum(lift_accel_m_s2, 0.05)
+        / (np.maximum(lift_coefficient, 1e-3) * ref_area_m2 * np.maximum(speed_m_s, 1.0) ** 2)
+    )
     return altitude_for_log_density_fast(np.log(rho))
 
 
-def proportional_navigation(r_m: np.ndarray, v_m_s: np.ndarray, aim_m: np.ndarray,
-                            nav_gain: float | np.ndarray) -> np.ndarray:
+def proportional_navigation(
+    r_m: np.ndarray, v_m_s: np.ndarray, aim_m: np.ndarray, nav_gain: float | np.ndarray
+) -> np.ndarray:
     """True proportional navigation towards a fixed point, acceleration (3, n) ([2] ch. 2).
 
     ``a = N' Vc (Omega x u_los)`` with ``Omega`` the line-of-sight rate and ``Vc`` the
@@ -284,8 +330,13 @@ def proportional_navigation(r_m: np.ndarray, v_m_s: np.ndarray, aim_m: np.ndarra
     return (nav_gain * closing) * cross(omega, rel * (1.0 / dist))
 
 
-def dive_due(range_to_go_m: np.ndarray, alt_m: np.ndarray, speed_m_s: np.ndarray,
-             max_lift_accel_m_s2: np.ndarray, margin: float) -> np.ndarray:
+def dive_due(
+    range_to_go_m: np.ndarray,
+    alt_m: np.ndarray,
+    speed_m_s: np.ndarray,
+    max_lift_accel_m_s2: np.ndarray,
+    margin: float,
+) -> np.ndarray:
     """Whether a vehicle in level flight should start its terminal dive now.
 
     The circular arc from level flight through a point ``d`` ahead and ``h`` below has
@@ -298,14 +349,20 @@ def dive_due(range_to_go_m: np.ndarray, alt_m: np.ndarray, speed_m_s: np.ndarray
     return needed * margin <= speed_m_s**2 / (max_lift_accel_m_s2 + 9.80665)
 
 
-def pitch_programme_direction(up: np.ndarray, horizontal: np.ndarray,
-                              pitch_rad: np.ndarray) -> np.ndarray:
+def pitch_programme_direction(
+    up: np.ndarray, horizontal: np.ndarray, pitch_rad: np.ndarray
+) -> np.ndarray:
     """Thrust direction (3, n) at ``pitch`` above the local horizontal, towards ``horizontal``."""
     return np.cos(pitch_rad) * horizontal + np.sin(pitch_rad) * up
 
 
-def kepler_velocity_for_range(r_m: np.ndarray, r_target_m: np.ndarray, range_angle_rad: np.ndarray,
-                              flight_path_rad: np.ndarray, gm: float = GM_EARTH_M3_S2) -> np.ndarray:
+def kepler_velocity_for_range(
+    r_m: np.ndarray,
+    r_target_m: np.ndarray,
+    range_angle_rad: np.ndarray,
+    flight_path_rad: np.ndarray,
+    gm: float = GM_EARTH_M3_S2,
+) -> np.ndarray:
     """Speed on a Kepler conic from radius r1 to r2 over a range angle at a flight-path angle.
 
     ``v^2 = gm (1 - cos psi) / (r1 cos g [(r1 / r2) cos g - cos(psi + g)])`` ([5] ch. 6,
@@ -316,8 +373,13 @@ def kepler_velocity_for_range(r_m: np.ndarray, r_target_m: np.ndarray, range_ang
     return np.sqrt(gm * (1.0 - np.cos(range_angle_rad)) / np.maximum(denom, 1e-6))
 
 
-def kepler_time_of_flight_s(r_m: np.ndarray, speed_m_s: np.ndarray, flight_path_rad: np.ndarray,
-                            range_angle_rad: np.ndarray, gm: float = GM_EARTH_M3_S2) -> np.ndarray:
+def kepler_time_of_flight_s(
+    r_m: np.ndarray,
+    speed_m_s: np.ndarray,
+    flight_path_rad: np.ndarray,
+    range_angle_rad: np.ndarray,
+    gm: float = GM_EARTH_M3_S2,
+) -> np.ndarray:
     """Time to fly a range angle on the elliptic conic through (r, v, gamma), s ([4] ch. 6).
 
     Eccentric anomalies of the start and end points through Kepler's equation.
@@ -343,8 +405,9 @@ def minimum_energy_flight_path_rad(range_angle_rad: np.ndarray) -> np.ndarray:
     return 0.25 * (np.pi - range_angle_rad)
 
 
-def minimum_energy_speed_m_s(range_angle_rad: np.ndarray, radius_m: float | np.ndarray,
-                             gm: float = GM_EARTH_M3_S2) -> np.ndarray:
+def minimum_energy_speed_m_s(
+    range_angle_rad: np.ndarray, radius_m: float | np.ndarray, gm: float = GM_EARTH_M3_S2
+) -> np.ndarray:
     """Burnout speed of the minimum-energy trajectory between two points at one radius.
 
     ``Q = v^2 r / gm = 2 sin(psi/2) / (1 + sin(psi/2))`` ([5] ch. 6, eq. 6.2-17).

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
-from hyperdef.core.integrate import Event, integrate
+from hyperdef.core.integrate import Controls, Event, integrate
 from hyperdef.threats.aero import CavHAero
 from hyperdef.threats.boost import PitchProgramme, fly_boost
 from hyperdef.threats.guidance import (
@@ -138,7 +138,9 @@ class GlideSystem:
     impact_alt_m: np.ndarray
     events: tuple[Event, ...] = (GROUND_IMPACT,)
 
-    def controls(self, t, y, idx, mode):
+    def controls(
+        self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, mode: np.ndarray
+    ) -> tuple[Controls, np.ndarray]:
         g = self.guidance
         st = flight_state(y, self.aim_unit[:, idx], self.aim_radius_m[idx])
         area = self.ref_area_m2[idx]
@@ -155,10 +157,13 @@ class GlideSystem:
         # reference falls as the vehicle slows (drag = lift / (L/D) in equilibrium) is
         # fed forward, which removes the lag of the altitude loop behind it
         both = reference_glide_altitude_m(
-            np.concatenate([cl_cmd, cl_cmd]), np.concatenate([hold_alt, hold_alt]),
-            np.concatenate([speed, speed - _SPEED_STEP_M_S]), np.concatenate([mass, mass]),
-            np.concatenate([area, area]))
-        h_ref, h_ref_slower = both[: idx.size], both[idx.size:]
+            np.concatenate([cl_cmd, cl_cmd]),
+            np.concatenate([hold_alt, hold_alt]),
+            np.concatenate([speed, speed - _SPEED_STEP_M_S]),
+            np.concatenate([mass, mass]),
+            np.concatenate([area, area]),
+        )
+        h_ref, h_ref_slower = both[: idx.size], both[idx.size :]
         decel = hold_alt * cd_cmd / cl_cmd
         sink_ref = (h_ref - h_ref_slower) * (-decel / _SPEED_STEP_M_S)
         # pull-out until the vehicle first settles near its reference, then glide, then dive
@@ -176,31 +181,45 @@ class GlideSystem:
         in_window = (x > 0.0) & (x < 1.0)
         skipping = (man == MANEUVERS.index("skip")) & in_window & (mode == MODE_GLIDE)
         sinking = x < _SKIP_SINK_PART
-        offset = np.where(sinking, -g.skip_dip_m * np.sin(np.pi * x / _SKIP_SINK_PART),
-                          g.skip_rise_m * np.sin(np.pi * (x - _SKIP_SINK_PART)
-                                                 / (1.0 - _SKIP_SINK_PART)))
+        offset = np.where(
+            sinking,
+            -g.skip_dip_m * np.sin(np.pi * x / _SKIP_SINK_PART),
+            g.skip_rise_m * np.sin(np.pi * (x - _SKIP_SINK_PART) / (1.0 - _SKIP_SINK_PART)),
+        )
         h_ref = h_ref + np.where(skipping, offset, 0.0)
         climb_limit = np.where(skipping, g.skip_climb_rate_m_s, g.max_sink_rate_m_s)
         w = g.altitude_omega_rad_s
         # altitude error -> sink-rate demand (limited, so a vehicle far above its reference
         # descends at a bounded rate instead of diving into dense air), then sink-rate loop;
         # for small errors this is the PD law w^2 dh + 2 zeta w (dh/dt)
-        sink_demand = sink_ref + np.clip(w / (2.0 * g.altitude_zeta) * (h_ref - alt),
-                                         -g.max_sink_rate_m_s, climb_limit)
-        correction = np.clip(2.0 * g.altitude_zeta * w * (sink_demand - sink),
-                             -g.max_vertical_cmd_m_s2, g.max_vertical_cmd_m_s2)
+        sink_demand = sink_ref + np.clip(
+            w / (2.0 * g.altitude_zeta) * (h_ref - alt), -g.max_sink_rate_m_s, climb_limit
+        )
+        correction = np.clip(
+            2.0 * g.altitude_zeta * w * (sink_demand - sink),
+            -g.max_vertical_cmd_m_s2,
+            g.max_vertical_cmd_m_s2,
+        )
         # the skip's pull-up: all the lift the vehicle has, until it climbs at the skip rate
-        pulling = (skipping & ~sinking & (x < 0.5 * (1.0 + _SKIP_SINK_PART))
-                   & (sink < g.skip_climb_rate_m_s))
+        pulling = (
+            skipping
+            & ~sinking
+            & (x < 0.5 * (1.0 + _SKIP_SINK_PART))
+            & (sink < g.skip_climb_rate_m_s)
+        )
         correction = np.where(pulling, _FULL_LIFT_M_S2, correction)
         # vertical lift along e_up (tilted from the vertical by the flight-path angle)
         a_up = (hold_alt + correction) / np.maximum(dot(st.e_up, st.up), 0.1)
-        a_side = np.clip(g.heading_gain_per_s * speed * heading_error_rad(st.v, st.to_aim, st.up),
-                         -g.max_lateral_m_s2, g.max_lateral_m_s2)
+        a_side = np.clip(
+            g.heading_gain_per_s * speed * heading_error_rad(st.v, st.to_aim, st.up),
+            -g.max_lateral_m_s2,
+            g.max_lateral_m_s2,
+        )
         weaving = man == MANEUVERS.index("weave")
         if weaving.any():
             weave_bank = g.weave_amplitude_rad * np.sin(
-                2.0 * np.pi * (t - self.t_glide_start_s[idx]) / g.weave_period_s)
+                2.0 * np.pi * (t - self.t_glide_start_s[idx]) / g.weave_period_s
+            )
             a_side = a_side + np.where(weaving, np.maximum(a_up, 0.0) * np.tan(weave_bank), 0.0)
         # terminal dive: proportional navigation plus gravity compensation
         diving = np.flatnonzero(mode == MODE_DIVE)
@@ -208,10 +227,10 @@ class GlideSystem:
         u = alpha_bank_from_lift(a_up, a_side, q, mass, area, polar.alpha_for_lift_coefficient)
         return u, mode
 
-    def derivative(self, t, y, idx, u):
+    def derivative(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray, u: Controls) -> np.ndarray:
         return point_mass_derivative(t, y, self.ref_area_m2[idx], self.aero, u)
 
-    def event_values(self, t, y, idx):
+    def event_values(self, t: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
         return (approx_altitude_m(y[:, 0:3]) - self.impact_alt_m[idx])[:, None]
 
 
@@ -293,34 +312,68 @@ def fly_hgv(
         vertical_s=np.full(n, plan.vertical_s),
         pitch_end_s=np.full(n, plan.pitch_end_fraction * total_burn),
         final_pitch_rad=np.full(n, np.radians(plan.final_pitch_deg)),
-        cutoff_speed_m_s=v0)
+        cutoff_speed_m_s=v0,
+    )
     y0 = pad_state(launch_ecef, booster.launch_mass_kg(glider.mass_kg))
     t_launch_s = np.asarray(t_launch_s, float)
-    boost = fly_boost(booster, "pitch", t_launch_s, y0, aim_ecef, programme, boost_dt_s,
-                      max(1, round(record_dt_s / boost_dt_s)), isp_scale=isp_scale)
+    boost = fly_boost(
+        booster,
+        "pitch",
+        t_launch_s,
+        y0,
+        aim_ecef,
+        programme,
+        boost_dt_s,
+        max(1, round(record_dt_s / boost_dt_s)),
+        isp_scale=isp_scale,
+    )
     y = boost.y.copy()
     y[:, 6] = glider.mass_kg  # the glider separates
-    system = GlideSystem(aero=glider.aero, ref_area_m2=np.full(n, glider.ref_area_m2),
-                         aim_ecef_m=aim_ecef, aim_unit=unit(aim_ecef.T), aim_radius_m=radius, maneuver=np.asarray(maneuver, np.int64),
-                         t_glide_start_s=boost.t, glide_range_m=glide_range, guidance=guidance,
-                         impact_alt_m=np.asarray(aim_lla, float)[:, 2])
+    system = GlideSystem(
+        aero=glider.aero,
+        ref_area_m2=np.full(n, glider.ref_area_m2),
+        aim_ecef_m=aim_ecef,
+        aim_unit=unit(aim_ecef.T),
+        aim_radius_m=radius,
+        maneuver=np.asarray(maneuver, np.int64),
+        t_glide_start_s=boost.t,
+        glide_range_m=glide_range,
+        guidance=guidance,
+        impact_alt_m=np.asarray(aim_lla, float)[:, 2],
+    )
     going = ~boost.crashed
-    glide = integrate(system, boost.t, y, np.where(going, t_launch_s + max_flight_s, boost.t),
-                      dt_s, mode0=np.full(n, MODE_PULLOUT),
-                      record_every=max(1, round(record_dt_s / dt_s)),
-                      control_every=max(1, round(guidance.update_period_s / dt_s)))
+    glide = integrate(
+        system,
+        boost.t,
+        y,
+        np.where(going, t_launch_s + max_flight_s, boost.t),
+        dt_s,
+        mode0=np.full(n, MODE_PULLOUT),
+        record_every=max(1, round(record_dt_s / dt_s)),
+        control_every=max(1, round(guidance.update_period_s / dt_s)),
+    )
     parts = [(res.samples, PHASE_CODE["boost"]) for res in boost.phases]
     codes = np.empty(3, np.int64)
-    codes[[MODE_GLIDE, MODE_DIVE, MODE_PULLOUT]] = [PHASE_CODE["glide"], PHASE_CODE["dive"],
-                                                    PHASE_CODE["pullout"]]
+    codes[[MODE_GLIDE, MODE_DIVE, MODE_PULLOUT]] = [
+        PHASE_CODE["glide"],
+        PHASE_CODE["dive"],
+        PHASE_CODE["pullout"],
+    ]
     glide_phase = codes[glide.samples.mode]
     impact = boost.crashed | (glide.status == 0)
-    return assemble(np.full(n, "hgv"), parts + [(glide.samples, glide_phase)],
-                    np.full(n, glider.nose_radius_m), launch_lla, aim_lla, impact)
+    return assemble(
+        np.full(n, "hgv"),
+        parts + [(glide.samples, glide_phase)],
+        np.full(n, glider.nose_radius_m),
+        launch_lla,
+        aim_lla,
+        impact,
+    )
 
 
-def glide_start_speed(range_m: np.ndarray, radius_m: np.ndarray, plan: BoostPlan,
-                      terminal_speed_m_s: float) -> tuple[np.ndarray, np.ndarray]:
+def glide_start_speed(
+    range_m: np.ndarray, radius_m: np.ndarray, plan: BoostPlan, terminal_speed_m_s: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Glide start speed (m/s) and glide range (m) that together cover ``range_m``.
 
     Solves ``range = k V0^2 + R_Eggers(V0)`` (boost range plus equilibrium-glide range at

@@ -25,9 +25,14 @@ def pad_state(r_ecef_m: np.ndarray, mass_kg: float | np.ndarray) -> np.ndarray:
     return y
 
 
-def assemble(kind: np.ndarray, parts: list[tuple[Samples, int | np.ndarray]],
-             nose_radius_m: np.ndarray, launch_lla: np.ndarray, aim_lla: np.ndarray,
-             impact: np.ndarray) -> Trajectory:
+def assemble(
+    kind: np.ndarray,
+    parts: list[tuple[Samples, int | np.ndarray]],
+    nose_radius_m: np.ndarray,
+    launch_lla: np.ndarray,
+    aim_lla: np.ndarray,
+    impact: np.ndarray,
+) -> Trajectory:
     """Join the samples of every phase of a batch into one :class:`Trajectory`.
 
     ``parts`` pairs each phase's samples with its phase code (one code, or one per row).
@@ -38,5 +43,6 @@ def assemble(kind: np.ndarray, parts: list[tuple[Samples, int | np.ndarray]],
     dydt = np.concatenate([s.dydt for s, _ in parts])
     phase = np.concatenate([np.broadcast_to(np.asarray(code), s.t.shape) for s, code in parts])
     status = np.where(impact, "impact", "time_limit")
-    return build_trajectory(kind, index, t, y, dydt, phase, nose_radius_m, launch_lla, aim_lla,
-                            status)
+    return build_trajectory(
+        kind, index, t, y, dydt, phase, nose_radius_m, launch_lla, aim_lla, status
+    )

@@ -35,13 +35,18 @@ MIN_RANGE_M = {"hgv": 700_000.0, "hcm": 100_000.0, "ballistic": 150_000.0}
 HCM_MAX_RANGE_M = 1_650_000.0
 
 
-def hgv_max_range_m(glider, plan: BoostPlan = BoostPlan(),
-                    guidance: GlideGuidance = GlideGuidance()) -> float:
+def hgv_max_range_m(
+    glider, plan: BoostPlan = BoostPlan(), guidance: GlideGuidance = GlideGuidance()
+) -> float:
     """Boost range plus the Eggers glide at the glider's Mach-10 maximum L/D, m."""
     v_max = STARS_BOOSTER.ideal_delta_v_m_s(glider.mass_kg) - HGV_ASCENT_LOSS_M_S
     ld = float(glider.aero.lift_to_drag(glider.aero.max_lift_to_drag_alpha_rad(10.0), 10.0))
-    glide = eggers_range_m(np.array(ld), np.array(v_max), np.array(guidance.terminal_speed_m_s),
-                           np.array(R_EARTH_MEAN_M))
+    glide = eggers_range_m(
+        np.array(ld),
+        np.array(v_max),
+        np.array(guidance.terminal_speed_m_s),
+        np.array(R_EARTH_MEAN_M),
+    )
     return REACH_MARGIN * (plan.boost_range_per_speed2 * v_max**2 + float(glide))
 
 

@@ -119,24 +119,50 @@ class Trajectory:
             "object_id": pa.array(idx, pa.int32()),
             "kind": pa.array(self.kind[idx], pa.string()),
             "t": self.t,
-            "x": self.r_ecef_m[:, 0], "y": self.r_ecef_m[:, 1], "z": self.r_ecef_m[:, 2],
-            "vx": self.v_ecef_m_s[:, 0], "vy": self.v_ecef_m_s[:, 1], "vz": self.v_ecef_m_s[:, 2],
-            "lat": np.degrees(self.lla[:, 0]), "lon": np.degrees(self.lla[:, 1]),
+            "x": self.r_ecef_m[:, 0],
+            "y": self.r_ecef_m[:, 1],
+            "z": self.r_ecef_m[:, 2],
+            "vx": self.v_ecef_m_s[:, 0],
+            "vy": self.v_ecef_m_s[:, 1],
+            "vz": self.v_ecef_m_s[:, 2],
+            "lat": np.degrees(self.lla[:, 0]),
+            "lon": np.degrees(self.lla[:, 1]),
             "alt": self.lla[:, 2],
             "mach": self.mach,
-            "ax": self.a_ecef_m_s2[:, 0], "ay": self.a_ecef_m_s2[:, 1],
+            "ax": self.a_ecef_m_s2[:, 0],
+            "ay": self.a_ecef_m_s2[:, 1],
             "az": self.a_ecef_m_s2[:, 2],
             "mass": self.mass_kg,
             "dynamic_pressure": self.dynamic_pressure_pa,
             "heat_flux": self.heat_flux_w_m2,
             "phase": pa.array(np.asarray(PHASES)[self.phase], pa.string()),
         }
-        units = {"t": "s", "x": "m", "y": "m", "z": "m", "vx": "m/s", "vy": "m/s", "vz": "m/s",
-                 "lat": "deg", "lon": "deg", "alt": "m", "ax": "m/s^2", "ay": "m/s^2",
-                 "az": "m/s^2", "mass": "kg", "dynamic_pressure": "Pa", "heat_flux": "W/m^2"}
-        fields = [pa.field(name, pa.array(col).type if not isinstance(col, pa.Array) else col.type,
-                           metadata={"unit": units[name]} if name in units else None)
-                  for name, col in columns.items()]
+        units = {
+            "t": "s",
+            "x": "m",
+            "y": "m",
+            "z": "m",
+            "vx": "m/s",
+            "vy": "m/s",
+            "vz": "m/s",
+            "lat": "deg",
+            "lon": "deg",
+            "alt": "m",
+            "ax": "m/s^2",
+            "ay": "m/s^2",
+            "az": "m/s^2",
+            "mass": "kg",
+            "dynamic_pressure": "Pa",
+            "heat_flux": "W/m^2",
+        }
+        fields = [
+            pa.field(
+                name,
+                pa.array(col).type if not isinstance(col, pa.Array) else col.type,
+                metadata={"unit": units[name]} if name in units else None,
+            )
+            for name, col in columns.items()
+        ]
         schema = pa.schema(fields, metadata={"frame": "ECEF WGS-84", "time": "s from epoch"})
         return pa.table(list(columns.values()), schema=schema)
 
@@ -230,16 +256,23 @@ def summarize(trajectory: Trajectory, i: int) -> dict:
     dt = np.diff(t, append=t[-1])
     flight_after = dt[after].sum()
     impact = trajectory.impact_lla[i]
-    per_phase = {name: round(float(dt[phase == code].sum()), 1)
-                 for code, name in enumerate(PHASES) if np.any(phase == code)}
+    per_phase = {
+        name: round(float(dt[phase == code].sum()), 1)
+        for code, name in enumerate(PHASES)
+        if np.any(phase == code)
+    }
     return {
         "kind": str(trajectory.kind[i]),
         "status": str(trajectory.status[i]),
         "range_km": round(float(trajectory.ground_range_m[i]) / 1e3, 3),
         "flight_time_s": round(float(t[-1] - t[0]), 2),
         "max_mach": round(float(mach.max()), 2),
-        "min_glide_alt_km": round(float(alt[sustained].min()) / 1e3, 3) if sustained.any() else None,
-        "max_glide_alt_km": round(float(alt[sustained].max()) / 1e3, 3) if sustained.any() else None,
+        "min_glide_alt_km": round(float(alt[sustained].min()) / 1e3, 3)
+        if sustained.any()
+        else None,
+        "max_glide_alt_km": round(float(alt[sustained].max()) / 1e3, 3)
+        if sustained.any()
+        else None,
         "max_alt_km": round(float(alt.max()) / 1e3, 3),
         "impact_lat": round(float(np.degrees(impact[0])), 6),
         "impact_lon": round(float(np.degrees(impact[1])), 6),
@@ -248,8 +281,11 @@ def summarize(trajectory: Trajectory, i: int) -> dict:
         "burnout_alt_km": round(float(alt[burnout]) / 1e3, 3),
         "burnout_speed_m_s": round(float(speed[burnout]), 1),
         "fraction_above_mach5": round(float(dt[after & (mach > MACH5)].sum() / flight_after), 4)
-        if flight_after > 0 else 0.0,
-        "max_dynamic_pressure_kpa": round(float(trajectory.dynamic_pressure_pa[rows].max()) / 1e3, 2),
+        if flight_after > 0
+        else 0.0,
+        "max_dynamic_pressure_kpa": round(
+            float(trajectory.dynamic_pressure_pa[rows].max()) / 1e3, 2
+        ),
         "max_heat_flux_mw_m2": round(float(trajectory.heat_flux_w_m2[rows].max()) / 1e6, 3),
         "phase_time_s": per_phase,
     }

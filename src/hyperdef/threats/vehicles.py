@@ -82,12 +82,27 @@ class Booster:
 STARS_BOOSTER = Booster(
     name="STARS-class three-stage solid",
     stages=(
-        Stage(gross_mass_kg=10_592.0, propellant_mass_kg=9_322.0, isp_s=250.0,
-              burn_time_s=68.5, diameter_m=1.37),
-        Stage(gross_mass_kg=4_898.0, propellant_mass_kg=4_082.0, isp_s=280.0,
-              burn_time_s=65.0, diameter_m=1.37),
-        Stage(gross_mass_kg=500.0, propellant_mass_kg=450.0, isp_s=290.0,
-              burn_time_s=14.6, diameter_m=0.71),
+        Stage(
+            gross_mass_kg=10_592.0,
+            propellant_mass_kg=9_322.0,
+            isp_s=250.0,
+            burn_time_s=68.5,
+            diameter_m=1.37,
+        ),
+        Stage(
+            gross_mass_kg=4_898.0,
+            propellant_mass_kg=4_082.0,
+            isp_s=280.0,
+            burn_time_s=65.0,
+            diameter_m=1.37,
+        ),
+        Stage(
+            gross_mass_kg=500.0,
+            propellant_mass_kg=450.0,
+            isp_s=290.0,
+            burn_time_s=14.6,
+            diameter_m=0.71,
+        ),
     ),
 )
 
@@ -117,8 +132,9 @@ class Glider:
 #: Aero Vehicle (CAV) Model, Description, and Employment Guide", Schafer Corp., 2003,
 #: as used across the open entry-guidance literature. Leading-edge radius 0.034 m as in
 #: Tracy & Wright, Science & Global Security 28(3), 2020, doi:10.1080/08929882.2020.1864945.
-CAV_H = Glider(name="CAV-H", mass_kg=907.2, ref_area_m2=0.4839, nose_radius_m=0.034,
-               aero=CavHAero())
+CAV_H = Glider(
+    name="CAV-H", mass_kg=907.2, ref_area_m2=0.4839, nose_radius_m=0.034, aero=CavHAero()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,18 +177,33 @@ class Cruiser:
 #: and scaled up to a weapon of about 1,000 km range. Hydrocarbon scramjet Isp about
 #: 1,000-1,200 s: W. H. Heiser, D. T. Pratt, *Hypersonic Airbreathing Propulsion*,
 #: AIAA, 1994, ch. 1. Masses are illustrative.
-HCM_CRUISER = Cruiser(name="HCM (X-51A-derived, illustrative)", dry_mass_kg=1_100.0,
-                      fuel_mass_kg=200.0, ref_area_m2=0.6, isp_s=1_100.0,
-                      max_thrust_n=20_000.0, cruise_mach=6.0, cruise_alt_m=25_000.0,
-                      nose_radius_m=0.02, aero=LiftingBodyAero())
+HCM_CRUISER = Cruiser(
+    name="HCM (X-51A-derived, illustrative)",
+    dry_mass_kg=1_100.0,
+    fuel_mass_kg=200.0,
+    ref_area_m2=0.6,
+    isp_s=1_100.0,
+    max_thrust_n=20_000.0,
+    cruise_mach=6.0,
+    cruise_alt_m=25_000.0,
+    nose_radius_m=0.02,
+    aero=LiftingBodyAero(),
+)
 
 #: Single-stage solid booster of the cruise missile, sized like the ATACMS-derived
 #: booster of the X-51A (which reached Mach 4.8 from a B-52 release); ground launched
 #: here, so larger. Illustrative.
 HCM_BOOSTER = Booster(
     name="HCM single-stage solid",
-    stages=(Stage(gross_mass_kg=2_800.0, propellant_mass_kg=2_400.0, isp_s=265.0,
-                  burn_time_s=45.0, diameter_m=0.8),),
+    stages=(
+        Stage(
+            gross_mass_kg=2_800.0,
+            propellant_mass_kg=2_400.0,
+            isp_s=265.0,
+            burn_time_s=45.0,
+            diameter_m=0.8,
+        ),
+    ),
 )
 
 
@@ -212,15 +243,30 @@ class ReentryVehicle:
 MRBM_BOOSTER = Booster(
     name="MRBM two-stage solid",
     stages=(
-        Stage(gross_mass_kg=4_600.0, propellant_mass_kg=4_000.0, isp_s=265.0,
-              burn_time_s=55.0, diameter_m=1.02),
-        Stage(gross_mass_kg=2_200.0, propellant_mass_kg=1_850.0, isp_s=280.0,
-              burn_time_s=50.0, diameter_m=1.02),
+        Stage(
+            gross_mass_kg=4_600.0,
+            propellant_mass_kg=4_000.0,
+            isp_s=265.0,
+            burn_time_s=55.0,
+            diameter_m=1.02,
+        ),
+        Stage(
+            gross_mass_kg=2_200.0,
+            propellant_mass_kg=1_850.0,
+            isp_s=280.0,
+            burn_time_s=50.0,
+            diameter_m=1.02,
+        ),
     ),
 )
 
 #: Conical re-entry vehicle, 650 kg, base diameter 0.5 m, CD 0.1: ballistic coefficient
 #: about 33,000 kg/m^2, inside the 10,000-100,000 kg/m^2 span of modern RVs in
 #: F. J. Regan, S. M. Anandakrishnan, *Dynamics of Atmospheric Re-Entry*, AIAA, 1993, ch. 1.
-MRBM_RV = ReentryVehicle(name="MRBM RV", mass_kg=650.0, ref_area_m2=np.pi * 0.25**2,
-                         cd_hypersonic=0.1, nose_radius_m=0.05)
+MRBM_RV = ReentryVehicle(
+    name="MRBM RV",
+    mass_kg=650.0,
+    ref_area_m2=np.pi * 0.25**2,
+    cd_hypersonic=0.1,
+    nose_radius_m=0.05,
+)
