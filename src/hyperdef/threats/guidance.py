@@ -81,10 +81,15 @@ def great_circle_to_aim(r_m: np.ndarray, aim_unit: np.ndarray):
         Geocentric unit up vector at the position.
     """
     up = unit(r_m)
+    return (*_great_circle_from_up(up, aim_unit), up)
+
+
+def _great_circle_from_up(up: np.ndarray, aim_unit: np.ndarray):
+    """:func:`great_circle_to_aim` from the unit up vector: (range angle, direction)."""
     c = dot(up, aim_unit)
     tangent = aim_unit - c * up
     s = np.sqrt(dot(tangent, tangent))
-    return np.arctan2(s, c), tangent * (1.0 / np.maximum(s, 1e-300)), up
+    return np.arctan2(s, c), tangent * (1.0 / np.maximum(s, 1e-300))
 
 
 def gravity_and_frame_acceleration(r_m: np.ndarray, v_m_s: np.ndarray) -> np.ndarray:
@@ -172,12 +177,13 @@ def flight_state(y: np.ndarray, aim_unit: np.ndarray, aim_radius_m: np.ndarray) 
     """
     s = components(y)
     r, v = s[0:3], s[3:6]
+    radius = np.sqrt(dot(r, r))
     alt = approx_altitude_m(y[:, 0:3])
     rho, sound = ussa76_fast(alt)
-    psi, to_aim, up = great_circle_to_aim(r, aim_unit)
+    up = r * (1.0 / radius)
+    psi, to_aim = _great_circle_from_up(up, aim_unit)
     u, e_up, e_side, speed = wind_axes(v, up)
     sink = dot(v, up)
-    radius = np.sqrt(dot(r, r))
     other = gravity_and_frame_acceleration(r, v)
     return FlightState(
         r=r,
