@@ -1,4 +1,4 @@
-"""Command-line interface: ``hyperdef fly ...``.
+"""Command-line interface: ``hyperdef fly ...`` and ``hyperdef homing ...``.
 
 A thin layer over the Python API: it parses degrees at the edge, converts them to
 radians, calls :func:`hyperdef.threats.fly`, and writes or prints what comes back. No
@@ -25,6 +25,7 @@ import numpy as np
 import typer
 
 from hyperdef import __version__
+from hyperdef.engagement.homing import G0_M_S2, GUIDANCE_LAWS
 from hyperdef.errors import HyperdefError, InputError
 from hyperdef.report import atomic_output, check_output_path
 from hyperdef.threats import DEFAULT_DT_S, MANEUVERS, THREAT_KINDS
@@ -235,6 +236,142 @@ def _print_summary(s: dict[str, Any]) -> None:
     for name, value in rows:
         table.add_row(name, value)
     Console().print(table)
+
+
+def parse_sweep(text: str, option: str) -> np.ndarray:
+    """Parse ``"A:B:STEP"`` (s) into flight times A, A + STEP, ... up to B inclusive.
+
+    Raises
+    ------
+    hyperdef.errors.InputError
+        Naming ``option`` unless A, B and STEP are finite with 0 < A <= B and STEP > 0,
+        and the sweep has at most 100,000 points.
+    """
+    try:
+        start, stop, step = (float(p) for p in text.split(":"))
+    except ValueError:
+        raise InputError(f"{option}: expected A:B:STEP in s, got {text!r}") from None
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        raise InputError(f"{option}: expected finite A:B:STEP in s, got {text!r}")
+    if not (0.0 < start <= stop and step > 0.0):
+        raise InputError(f"{option}: {text!r} needs 0 < A <= B and STEP > 0 (s)")
+    count = math.floor((stop - start) / step + 1e-9) + 1
+    if count > 100_000:
+        raise InputError(f"{option}: {text!r} has {count} points, at most 100000 allowed")
+    return start + step * np.arange(count)
+
+
+@app.command()
+def homing(
+    # a plain string checked by the library, so a bad law is one "error:" line like the rest
+    law: Annotated[str, typer.Option(
+        "--law", metavar="{" + ",".join(GUIDANCE_LAWS) + "}",
+        help="Guidance law: " + ", ".join(GUIDANCE_LAWS) + ".")] = "pn",
+    nav_ratio: Annotated[float, typer.Option(
+        "--nav-ratio", metavar="N",
+        help="Effective navigation ratio N' (> 0; zem ignores it).")] = 4.0,
+    time_constant_s: Annotated[float, typer.Option(
+        "--time-constant", metavar="T", help="Flight control time constant, s (>= 0).")] = 1.0,
+    flight_time_s: Annotated[float, typer.Option(
+        "--flight-time", metavar="TF", help="Homing flight time, s (> 0).")] = 10.0,
+    closing_speed_m_s: Annotated[float, typer.Option(
+        "--closing-speed", metavar="VC", help="Closing speed, m/s (> 0).")] = 1219.2,
+    missile_speed_m_s: Annotated[float, typer.Option(
+        "--missile-speed", metavar="VM", help="Missile speed, m/s (> 0).")] = 914.4,
+    target_accel_g: Annotated[float, typer.Option(
+        "--target-accel-g", metavar="NT", help="Step target manoeuvre, g (9.80665 m/s^2).")] = 3.0,
+    heading_error_deg: Annotated[float, typer.Option(
+        "--heading-error-deg", metavar="HE", help="Heading error, deg.")] = 0.0,
+    sweep: Annotated[str | None, typer.Option(
+        "--sweep-flight-time", metavar="A:B:STEP", show_default=False,
+        help="Miss for flight times A, A+STEP, ... B (s) instead of one --flight-time.")] = None,
+    adjoint: Annotated[bool, typer.Option(
+        "--adjoint", help="Use one adjoint run instead of forward runs.")] = False,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", metavar="FILE.png", show_default=False,
+        help="Write miss vs flight time (sweep) or the acceleration history here.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object on stdout and nothing else.")] = False,
+) -> None:
+    """Miss distance of the linear homing loop (Zarchan): one flight time or a sweep."""
+    try:
+        result = _homing(law, nav_ratio, time_constant_s, flight_time_s,
+                         closing_speed_m_s, missile_speed_m_s, target_accel_g,
+                         heading_error_deg, sweep, adjoint, plot)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+    elif "sweep" in result:
+        for row in result["sweep"]:
+            typer.echo(f"{row['flight_time_s']:10.4f} s  {row['miss_m']:.6g} m")
+    else:
+        typer.echo(f"miss {result['miss_m']:.6g} m")
+    if not as_json and "plot" in result.get("outputs", {}):
+        typer.echo(f"wrote {result['outputs']['plot']}")
+
+
+def _homing(law: str, nav_ratio: float, time_constant_s: float, flight_time_s: float,
+            closing_speed_m_s: float, missile_speed_m_s: float, target_accel_g: float,
+            heading_error_deg: float, sweep: str | None, adjoint: bool,
+            plot: Path | None) -> dict[str, Any]:
+    """Validate, compute, plot; return the JSON object (misses are absolute, in m)."""
+    from hyperdef.engagement.homing import (
+        HomingLoop,
+        acceleration_history,
+        miss_adjoint,
+        miss_forward,
+    )
+
+    flight_times = (parse_sweep(sweep, "--sweep-flight-time") if sweep is not None
+                    else np.array([flight_time_s]))
+    if sweep is None and not (math.isfinite(flight_time_s) and flight_time_s > 0.0):
+        raise InputError(f"--flight-time: {flight_time_s:g} s must be a finite number > 0")
+    names = {"law": "--law", "nav_ratio": "--nav-ratio", "time_constant_s": "--time-constant",
+             "closing_speed_m_s": "--closing-speed", "missile_speed_m_s": "--missile-speed"}
+    loop = HomingLoop(law=law, nav_ratio=nav_ratio, time_constant_s=time_constant_s,
+                      closing_speed_m_s=closing_speed_m_s, missile_speed_m_s=missile_speed_m_s,
+                      target_accel_m_s2=target_accel_g * G0_M_S2,
+                      heading_error_rad=math.radians(heading_error_deg))
+    if plot is not None:
+        check_output_path(plot, (".png",), "--plot")
+    try:
+        miss = (miss_adjoint if adjoint else miss_forward)(loop, flight_times)
+    except InputError as exc:  # name the CLI option, not the Python field
+        message = str(exc)
+        for field, option in names.items():
+            message = message.replace(f"{field}:", f"{option}:")
+        message = message.replace("heading_error_rad:", "--heading-error-deg (in rad):")
+        message = message.replace("target_accel_m_s2:", "--target-accel-g (in m/s^2):")
+        raise InputError(message) from None
+
+    result: dict[str, Any] = {
+        "law": law, "nav_ratio": nav_ratio, "time_constant_s": time_constant_s,
+        "closing_speed_m_s": closing_speed_m_s, "missile_speed_m_s": missile_speed_m_s,
+        "target_accel_g": target_accel_g, "heading_error_deg": heading_error_deg,
+        "method": "adjoint" if adjoint else "forward",
+    }
+    if sweep is not None:
+        result["sweep"] = [{"flight_time_s": float(t), "miss_m": float(abs(m))}
+                           for t, m in zip(flight_times, miss, strict=True)]
+    else:
+        result["flight_time_s"] = flight_time_s
+        result["miss_m"] = float(abs(miss[0]))
+    outputs: dict[str, str] = {}
+    if plot is not None:
+        from hyperdef.report.homing_plots import plot_homing
+
+        gain = "N'(t_go/T)" if law == "zem" else f"N' = {nav_ratio:g}"
+        title = f"{law}, {gain}, T = {time_constant_s:g} s"
+        if sweep is not None:
+            plot_homing(plot, flight_times_s=flight_times, miss_m=miss, title=title)
+        else:
+            plot_homing(plot, history=acceleration_history(loop, flight_time_s),
+                        title=f"{title}, t_F = {flight_time_s:g} s")
+        outputs["plot"] = os.path.abspath(plot)
+    result["outputs"] = outputs
+    return result
 
 
 def main() -> None:
