@@ -53,6 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import expm
 
+from hyperdef.core.earth import G0_M_S2
 from hyperdef.errors import InputError
 
 __all__ = [
@@ -67,8 +68,6 @@ __all__ = [
     "optimal_nav_ratio",
 ]
 
-#: standard gravity, m/s^2 (used at the edges to read accelerations in g)
-G0_M_S2 = 9.80665
 
 #: default largest integration step, s; with T = 1 s the miss agrees with the closed forms
 #: to about 1e-5 of the peak normalised miss (tests/validation/test_homing.py)
