@@ -68,3 +68,22 @@ def test_nothing_to_do_when_start_is_end():
     res = integrate(Counting(), np.ones(2), np.zeros((2, 7)), np.ones(2), 0.5)
     assert res.n_steps == 0
     assert np.all(res.status == STATUS_END_TIME)
+
+
+def test_work_count_is_four_derivatives_per_vehicle_step():
+    # STYLE.md: tests assert work counts, never wall time. RK4 costs four derivative rows per
+    # vehicle and step; the integrator's bookkeeping must not add hidden evaluations.
+    calls = []
+
+    @dataclass
+    class CountingRows(Counting):
+        def derivative(self, t, y, idx, u):
+            calls.append(idx.size)
+            return super().derivative(t, y, idx, u)
+
+    t_end = np.array([1.0, 2.0, 3.0])
+    res = integrate(CountingRows(), np.zeros(3), np.zeros((3, 7)), t_end, 0.5, record_every=0)
+    vehicle_steps = int(np.sum(np.ceil(t_end / 0.5)))
+    assert res.n_derivative_rows == 4 * vehicle_steps
+    # plus one evaluation per vehicle at its final state, for the record
+    assert sum(calls) == 4 * vehicle_steps + 3
