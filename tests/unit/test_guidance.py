@@ -29,7 +29,7 @@ finite = st.floats(-1e7, 1e7, allow_nan=False)
 vec = st.tuples(finite, finite, finite)
 
 
-@settings(derandomize=True, max_examples=60)
+@settings(max_examples=60)
 @given(st.lists(st.tuples(vec, vec), min_size=1, max_size=8))
 def test_cross_and_dot_match_numpy(pairs):
     a = np.array([p[0] for p in pairs]).T
