@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdef.core.atmosphere import altitude_for_log_density_fast, ussa76_fast
+from hyperdef.core.atmosphere import altitude_and_slope_for_log_density_fast, ussa76_fast
 from hyperdef.core.dynamics import approx_altitude_m
 from hyperdef.core.earth import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, gravity_j2_components
 
@@ -311,13 +311,30 @@ def reference_glide_altitude_m(
 
     ``rho = 2 m a / (CL S V^2)`` inverted through the standard atmosphere.
     """
+    return reference_glide_altitude_and_slope(
+        lift_coefficient, lift_accel_m_s2, speed_m_s, mass_kg, ref_area_m2
+    )[0]
+
+
+def reference_glide_altitude_and_slope(
+    lift_coefficient: np.ndarray,
+    lift_accel_m_s2: np.ndarray,
+    speed_m_s: np.ndarray,
+    mass_kg: np.ndarray,
+    ref_area_m2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`reference_glide_altitude_m` and its derivative with speed, ``dh/dV`` (s).
+
+    With the lift coefficient and the lift acceleration held, ``rho`` goes as ``1/V^2``,
+    so ``dh/dV = (dh / d ln rho) (-2 / V)``, the first factor from the atmosphere table.
+    """
+    speed = np.maximum(speed_m_s, 1.0)
     rho = (
-        2.0
-        * mass_kg
-        * np.maximum(lift_accel_m_s2, 0.05)
-        / (np.maximum(lift_coefficient, 1e-3) * ref_area_m2 * np.maximum(speed_m_s, 1.0) ** 2)
+        2.0 * mass_kg * np.maximum(lift_accel_m_s2, 0.05)
+        / (np.maximum(lift_coefficient, 1e-3) * ref_area_m2 * speed * speed)
     )
-    return altitude_for_log_density_fast(np.log(rho))
+    alt, dh_dlog = altitude_and_slope_for_log_density_fast(np.log(rho))
+    return alt, dh_dlog * (-2.0 / speed)
 
 
 def proportional_navigation(

@@ -38,7 +38,7 @@ from hyperdef.threats.guidance import (
     eggers_speed_for_range,
     flight_state,
     heading_error_rad,
-    reference_glide_altitude_m,
+    reference_glide_altitude_and_slope,
     required_lift_to_drag,
     steer_dives,
     unit,
@@ -51,7 +51,6 @@ MANEUVERS = ("none", "weave", "skip")
 MODE_GLIDE, MODE_DIVE, MODE_PULLOUT = 0, 1, 2
 _SETTLED_ALT_M = 3_000.0
 _SETTLED_SINK_M_S = 100.0
-_SPEED_STEP_M_S = 20.0
 _FULL_LIFT_M_S2 = 1e3  # a command the angle-of-attack limit always caps
 _SKIP_SINK_PART = 0.35  # fraction of the skip window spent sinking before the pull-up
 _SPEED_ITERATIONS = 12
@@ -153,19 +152,10 @@ class GlideSystem:
         polar = self.aero.at_mach(mach)
         alpha_cmd = polar.alpha_for_lift_to_drag(np.minimum(ld_req, 50.0))
         cl_cmd, cd_cmd = polar.coefficients(alpha_cmd)
-        # reference altitude now and at a slightly lower speed: the rate at which the
-        # reference falls as the vehicle slows (drag = lift / (L/D) in equilibrium) is
-        # fed forward, which removes the lag of the altitude loop behind it
-        both = reference_glide_altitude_m(
-            np.concatenate([cl_cmd, cl_cmd]),
-            np.concatenate([hold_alt, hold_alt]),
-            np.concatenate([speed, speed - _SPEED_STEP_M_S]),
-            np.concatenate([mass, mass]),
-            np.concatenate([area, area]),
-        )
-        h_ref, h_ref_slower = both[: idx.size], both[idx.size :]
-        decel = hold_alt * cd_cmd / cl_cmd
-        sink_ref = (h_ref - h_ref_slower) * (-decel / _SPEED_STEP_M_S)
+        # the reference falls as the vehicle slows (drag = lift / (L/D) in equilibrium);
+        # feeding its rate forward removes the lag of the altitude loop behind it
+        h_ref, dh_dv = reference_glide_altitude_and_slope(cl_cmd, hold_alt, speed, mass, area)
+        sink_ref = dh_dv * (-hold_alt * cd_cmd / cl_cmd)
         # pull-out until the vehicle first settles near its reference, then glide, then dive
         settled = (np.abs(alt - h_ref) < _SETTLED_ALT_M) & (np.abs(sink) < _SETTLED_SINK_M_S)
         mode = np.where((mode == MODE_PULLOUT) & settled, MODE_GLIDE, mode)
@@ -178,16 +168,17 @@ class GlideSystem:
         # the skip: over the window, first sink into denser air (where the lift to pull up
         # is), then pull up and coast above the reference, then settle back
         x = (flown - lo) / (hi - lo)
-        in_window = (x > 0.0) & (x < 1.0)
-        skipping = (man == MANEUVERS.index("skip")) & in_window & (mode == MODE_GLIDE)
+        skipping = (man == MANEUVERS.index("skip")) & (x > 0.0) & (x < 1.0) & (mode == MODE_GLIDE)
         sinking = x < _SKIP_SINK_PART
-        offset = np.where(
-            sinking,
-            -g.skip_dip_m * np.sin(np.pi * x / _SKIP_SINK_PART),
-            g.skip_rise_m * np.sin(np.pi * (x - _SKIP_SINK_PART) / (1.0 - _SKIP_SINK_PART)),
-        )
-        h_ref = h_ref + np.where(skipping, offset, 0.0)
-        climb_limit = np.where(skipping, g.skip_climb_rate_m_s, g.max_sink_rate_m_s)
+        climb_limit = g.max_sink_rate_m_s
+        if skipping.any():
+            offset = np.where(
+                sinking,
+                -g.skip_dip_m * np.sin(np.pi * x / _SKIP_SINK_PART),
+                g.skip_rise_m * np.sin(np.pi * (x - _SKIP_SINK_PART) / (1.0 - _SKIP_SINK_PART)),
+            )
+            h_ref = h_ref + np.where(skipping, offset, 0.0)
+            climb_limit = np.where(skipping, g.skip_climb_rate_m_s, g.max_sink_rate_m_s)
         w = g.altitude_omega_rad_s
         # altitude error -> sink-rate demand (limited, so a vehicle far above its reference
         # descends at a bounded rate instead of diving into dense air), then sink-rate loop;
