@@ -566,18 +566,7 @@ def altitude_for_log_density_fast(log_rho: NDArray[np.float64]) -> NDArray[np.fl
     log_rho : ndarray
         Natural logarithm of density in kg/m^3, any shape.
     """
-    return altitude_and_slope_for_log_density_fast(log_rho)[0]
-
-
-def altitude_and_slope_for_log_density_fast(
-    log_rho: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """:func:`altitude_for_log_density_fast` and its derivative ``dh / d ln(rho)`` (m).
-
-    The derivative is minus the local density scale height, from the same table cell.
-    """
     lo, last, alt_base, slope = _inverse_table()
     x = np.clip((log_rho - lo) * (1.0 / _INVERSE_STEP), 0.0, last)
     j = x.astype(np.intp)
-    dh_dlog = slope.take(j)
-    return alt_base.take(j) + (x - j) * _INVERSE_STEP * dh_dlog, dh_dlog
+    return alt_base.take(j) + (x - j) * _INVERSE_STEP * slope.take(j)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdef.core.atmosphere import altitude_and_slope_for_log_density_fast, ussa76_fast
+from hyperdef.core.atmosphere import altitude_for_log_density_fast, ussa76_fast
 from hyperdef.core.dynamics import approx_altitude_m
 from hyperdef.core.earth import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, gravity_j2_components
 
@@ -322,19 +322,25 @@ def reference_glide_altitude_and_slope(
     speed_m_s: np.ndarray,
     mass_kg: np.ndarray,
     ref_area_m2: np.ndarray,
+    speed_step_m_s: float = 20.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`reference_glide_altitude_m` and its derivative with speed, ``dh/dV`` (s).
 
-    With the lift coefficient and the lift acceleration held, ``rho`` goes as ``1/V^2``,
-    so ``dh/dV = (dh / d ln rho) (-2 / V)``, the first factor from the atmosphere table.
+    With the lift coefficient and the lift acceleration held, ``rho`` goes as ``1/V^2``;
+    the derivative is a difference over ``speed_step_m_s``, which spans several cells of
+    the atmosphere table and so stays smooth (the guidance is re-evaluated inside
+    adaptive integrators too).
     """
-    speed = np.maximum(speed_m_s, 1.0)
-    rho = (
+    speed = np.maximum(speed_m_s, speed_step_m_s + 1.0)
+    log_rho = np.log(
         2.0 * mass_kg * np.maximum(lift_accel_m_s2, 0.05)
         / (np.maximum(lift_coefficient, 1e-3) * ref_area_m2 * speed * speed)
     )
-    alt, dh_dlog = altitude_and_slope_for_log_density_fast(np.log(rho))
-    return alt, dh_dlog * (-2.0 / speed)
+    alt = altitude_for_log_density_fast(log_rho)
+    slower = altitude_for_log_density_fast(
+        log_rho + 2.0 * np.log(speed / (speed - speed_step_m_s))
+    )
+    return alt, (alt - slower) * (1.0 / speed_step_m_s)
 
 
 def proportional_navigation(
