@@ -351,6 +351,7 @@ def fly_hgv(
         PHASE_CODE["pullout"],
     ]
     glide_phase = codes[glide.samples.mode]
+    glide_phase[coasting_up(glide.samples, n)] = PHASE_CODE["coast"]
     impact = boost.crashed | (glide.status == 0)
     return assemble(
         np.full(n, "hgv"),
@@ -376,3 +377,21 @@ def glide_start_speed(
         glide_range = np.maximum(range_m - plan.boost_range_per_speed2 * v0**2, 0.0)
         v0 = eggers_speed_for_range(glide_range, plan.planning_lift_to_drag, vf, radius_m)
     return v0, glide_range
+
+
+def coasting_up(samples, n_objects: int) -> np.ndarray:
+    """Rows of the pull-out phase that lie before its highest point: the unpowered arc
+    that carries the glider up after burnout, before it falls back into the air.
+
+    ``samples`` are sorted by object and time (as :func:`integrate` returns them).
+    """
+    pullout = samples.mode == MODE_PULLOUT
+    radius = np.sqrt(np.einsum("ij,ij->i", samples.y[:, 0:3], samples.y[:, 0:3]))
+    height = np.where(pullout, radius, -np.inf)
+    # time of each object's highest pull-out sample: the first row reaching its maximum
+    top = np.full(n_objects, -np.inf)
+    np.maximum.at(top, samples.index, height)
+    is_top = pullout & (height == top[samples.index])
+    t_top = np.full(n_objects, -np.inf)
+    np.maximum.at(t_top, samples.index[is_top], samples.t[is_top])
+    return pullout & (samples.t < t_top[samples.index])
