@@ -257,3 +257,10 @@ def test_every_direction_and_latitude_across_the_reach(kind, vehicle, max_range)
     assert tr.miss_to_aim_m[worst] < 1_000.0, (
         f"{kind} flight {worst} missed by {tr.miss_to_aim_m[worst] / 1e3:.1f} km"
     )
+
+
+def test_glide_vehicle_phases_follow_each_other(ahw):
+    # boost, the unpowered arc up, the fall and pull-out, the glide, the terminal dive
+    order = [PHASE_CODE[p] for p in ("boost", "coast", "pullout", "glide", "dive")]
+    changes = ahw.phase[np.r_[0, np.flatnonzero(np.diff(ahw.phase)) + 1]]
+    assert changes.tolist() == order
