@@ -189,3 +189,33 @@ def test_terminal_event_direction_and_nonterminal_record():
     fired = sorted(zip(res.events.index.tolist(), res.events.event.tolist(), strict=True))
     assert fired == [(0, 0), (0, 1), (1, 0)]
     np.testing.assert_allclose(res.events.t[res.events.event == 0], 5.0, atol=1e-9)
+
+
+def test_staged_boost_obeys_the_rocket_equation():
+    # Sutton & Biblarz eq. 2-5 and the Tsiolkovsky equation: every stage burns its
+    # propellant at mdot = T / (Isp g0), so at each staging the mass is m0 - m_prop, and the
+    # thrust acceleration integrates to Isp g0 ln(m0 / m1) per stage
+    from hyperdef.core.frames import lla_to_ecef
+    from hyperdef.threats.boost import PitchProgramme, fly_boost
+    from hyperdef.threats.launch import pad_state
+    from hyperdef.threats.vehicles import CAV_H, STARS_BOOSTER
+
+    pad = lla_to_ecef(np.array([[np.radians(22.0), np.radians(-159.8), 0.0]]))
+    aim = lla_to_ecef(np.array([[np.radians(9.4), np.radians(167.5), 0.0]]))
+    programme = PitchProgramme(np.array([6.0]), np.array([80.0]), np.radians([5.0]),
+                               np.array([np.inf]))
+    m0 = STARS_BOOSTER.launch_mass_kg(CAV_H.mass_kg)
+    out = fly_boost(STARS_BOOSTER, "pitch", np.zeros(1), pad_state(pad, m0), aim, programme,
+                    0.1, 1)
+    dv_ideal = 0.0
+    for stage, phase in zip(STARS_BOOSTER.stages, out.phases, strict=True):
+        m_start, m_end = phase.samples.y[0, 6], phase.samples.y[-1, 6]
+        assert m_start - m_end == pytest.approx(stage.propellant_mass_kg, rel=1e-9)
+        t = phase.samples.t
+        accel = stage.thrust_n / phase.samples.y[:, 6]
+        # trapezoid of T/m over the burn against the closed form
+        integral = np.sum(0.5 * (accel[1:] + accel[:-1]) * np.diff(t))
+        closed = stage.isp_s * 9.80665 * np.log(m_start / m_end)
+        assert integral == pytest.approx(closed, rel=1e-4), f"stage burn {integral} vs {closed}"
+        dv_ideal += closed
+    assert dv_ideal == pytest.approx(STARS_BOOSTER.ideal_delta_v_m_s(CAV_H.mass_kg), rel=1e-9)
