@@ -25,9 +25,9 @@ import numpy as np
 
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
 from hyperdef.core.frames import ecef_to_lla, lla_to_ecef
-from hyperdef.core.integrate import Controls, Event, integrate
+from hyperdef.core.integrate import Controls, Event
 from hyperdef.threats.aero import BodyAero
-from hyperdef.threats.boost import PitchProgramme, fly_boost
+from hyperdef.threats.boost import fly_after_boost, fly_boost, pitch_programme
 from hyperdef.threats.launch import assemble, launch_geometry, pad_state
 from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
 from hyperdef.threats.vehicles import MRBM_BOOSTER, MRBM_RV, Booster, ReentryVehicle
@@ -106,12 +106,8 @@ def fly_ballistic(
     launch_ecef, _, _ = launch_geometry(launch_lla, aim_lla)
     n = launch_ecef.shape[0]
     t_launch_s = np.asarray(t_launch_s, float)
-    programme = PitchProgramme(
-        vertical_s=np.full(n, vertical_s),
-        pitch_end_s=np.full(n, 1.0),
-        final_pitch_rad=np.zeros(n),
-        cutoff_speed_m_s=np.full(n, np.inf),
-    )
+    # vertical rise, then velocity-to-be-gained steering (the pitch part is unused)
+    programme = pitch_programme(booster, n, vertical_s, 0.0, 0.0)
     y0 = pad_state(launch_ecef, booster.launch_mass_kg(rv.mass_kg))
     guide_lla = aim_lla.copy()
     for k in range(shooting_passes + 1):
@@ -129,19 +125,17 @@ def fly_ballistic(
             max(1, round(record_dt_s / boost_dt_s)),
             isp_scale=scale,
         )
-        y = boost.y.copy()
-        y[:, 6] = rv.mass_kg  # the re-entry vehicle separates
         system = FreeFallSystem(
             aero=BodyAero(cd_hypersonic=rv.cd_hypersonic),
             ref_area_m2=np.full(n, rv.ref_area_m2),
             impact_alt_m=aim_lla[:, 2],
         )
-        going = ~boost.crashed
-        fall = integrate(
+        fall = fly_after_boost(
             system,
-            boost.t,
-            y,
-            np.where(going, t_launch_s + max_flight_s, boost.t),
+            boost,
+            rv.mass_kg,
+            t_launch_s,
+            max_flight_s,
             dt_s,
             record_every=max(1, round(record_dt_s / dt_s)),
         )

@@ -182,6 +182,25 @@ class BoostSystem:
         return np.stack([approx_altitude_m(y[:, 0:3]), cutoff], axis=1)
 
 
+def pitch_programme(
+    booster: Booster,
+    n: int,
+    vertical_s: float,
+    pitch_end_fraction: float,
+    final_pitch_deg: float,
+    cutoff_speed_m_s: np.ndarray | float = np.inf,
+) -> PitchProgramme:
+    """The same pitch programme for n vehicles: vertical rise, then the pitch falls to
+    ``final_pitch_deg`` at ``pitch_end_fraction`` of the booster's total burn time."""
+    burn = sum(stage.burn_time_s for stage in booster.stages)
+    return PitchProgramme(
+        vertical_s=np.full(n, vertical_s),
+        pitch_end_s=np.full(n, pitch_end_fraction * burn),
+        final_pitch_rad=np.full(n, np.radians(final_pitch_deg)),
+        cutoff_speed_m_s=np.broadcast_to(np.asarray(cutoff_speed_m_s, float), (n,)).copy(),
+    )
+
+
 @dataclass(slots=True)
 class BoostOutcome:
     """End of the boost for a batch: state, time, and per-stage integration results."""
@@ -259,3 +278,24 @@ def fly_boost(
         if not last:  # drop the spent stage of those that burnt out
             y[idx[res.status < 0], 6] -= stage.inert_mass_kg
     return BoostOutcome(t=t, y=y, terminated=terminated, crashed=crashed, phases=phases)
+
+
+def fly_after_boost(
+    system,
+    boost: BoostOutcome,
+    payload_mass_kg: float,
+    t_launch_s: np.ndarray,
+    max_flight_s: float,
+    dt_s: float,
+    **options,
+) -> IntegrationResult:
+    """Separate the payload at the end of the boost and fly it to impact with ``system``.
+
+    Vehicles that hit the ground during the boost are not flown; the others stop at
+    ``t_launch_s + max_flight_s`` if they have not landed. ``options`` go to
+    :func:`hyperdef.core.integrate.integrate` (``record_every``, ``mode0``...).
+    """
+    y = boost.y.copy()
+    y[:, 6] = payload_mass_kg
+    t_end = np.where(boost.crashed, boost.t, t_launch_s + max_flight_s)
+    return integrate(system, boost.t, y, t_end, dt_s, **options)

@@ -25,8 +25,8 @@ import numpy as np
 from hyperdef.core.atmosphere import ussa76
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
 from hyperdef.core.earth import G0_M_S2
-from hyperdef.core.integrate import Controls, Event, integrate
-from hyperdef.threats.boost import PitchProgramme, fly_boost
+from hyperdef.core.integrate import Controls, Event
+from hyperdef.threats.boost import fly_after_boost, fly_boost, pitch_programme
 from hyperdef.threats.guidance import (
     alpha_bank_from_lift,
     dive_due,
@@ -203,12 +203,8 @@ def fly_hcm(
     launch_ecef, aim_ecef, _ = launch_geometry(launch_lla, aim_lla)
     n = launch_ecef.shape[0]
     t_launch_s = np.asarray(t_launch_s, float)
-    burn = sum(s.burn_time_s for s in booster.stages)
-    programme = PitchProgramme(
-        vertical_s=np.full(n, plan.vertical_s),
-        pitch_end_s=np.full(n, plan.pitch_end_fraction * burn),
-        final_pitch_rad=np.full(n, np.radians(plan.final_pitch_deg)),
-        cutoff_speed_m_s=np.full(n, np.inf),
+    programme = pitch_programme(
+        booster, n, plan.vertical_s, plan.pitch_end_fraction, plan.final_pitch_deg
     )
     mass0 = booster.launch_mass_kg(cruiser.dry_mass_kg + cruiser.fuel_mass_kg)
     record_every = max(1, round(record_dt_s / dt_s))
@@ -223,8 +219,6 @@ def fly_hcm(
         record_every,
         isp_scale=isp_scale,
     )
-    y = boost.y.copy()
-    y[:, 6] = cruiser.dry_mass_kg + cruiser.fuel_mass_kg
     cruise_speed = cruiser.cruise_mach * float(ussa76(cruiser.cruise_alt_m).speed_of_sound)
     system = CruiseSystem(
         cruiser=cruiser,
@@ -235,12 +229,12 @@ def fly_hcm(
         guidance=guidance,
         impact_alt_m=np.asarray(aim_lla, float)[:, 2],
     )
-    going = ~boost.crashed
-    res = integrate(
+    res = fly_after_boost(
         system,
-        boost.t,
-        y,
-        np.where(going, t_launch_s + max_flight_s, boost.t),
+        boost,
+        cruiser.dry_mass_kg + cruiser.fuel_mass_kg,
+        t_launch_s,
+        max_flight_s,
         dt_s,
         record_every=record_every,
     )

@@ -333,13 +333,13 @@ def reference_glide_altitude_and_slope(
     """
     speed = np.maximum(speed_m_s, speed_step_m_s + 1.0)
     log_rho = np.log(
-        2.0 * mass_kg * np.maximum(lift_accel_m_s2, 0.05)
+        2.0
+        * mass_kg
+        * np.maximum(lift_accel_m_s2, 0.05)
         / (np.maximum(lift_coefficient, 1e-3) * ref_area_m2 * speed * speed)
     )
     alt = altitude_for_log_density_fast(log_rho)
-    slower = altitude_for_log_density_fast(
-        log_rho + 2.0 * np.log(speed / (speed - speed_step_m_s))
-    )
+    slower = altitude_for_log_density_fast(log_rho + 2.0 * np.log(speed / (speed - speed_step_m_s)))
     return alt, (alt - slower) * (1.0 / speed_step_m_s)
 
 

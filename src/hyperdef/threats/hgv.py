@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from hyperdef.core.dynamics import GROUND_IMPACT, approx_altitude_m, point_mass_derivative
-from hyperdef.core.integrate import Controls, Event, integrate
+from hyperdef.core.integrate import Controls, Event
 from hyperdef.threats.aero import CavHAero
-from hyperdef.threats.boost import PitchProgramme, fly_boost
+from hyperdef.threats.boost import fly_after_boost, fly_boost, pitch_programme
 from hyperdef.threats.guidance import (
     alpha_bank_from_lift,
     dive_due,
@@ -298,11 +298,12 @@ def fly_hgv(
     n = range_m.size
     radius = np.sqrt(np.einsum("ij,ij->i", aim_ecef, aim_ecef))
     v0, glide_range = glide_start_speed(range_m, radius, plan, guidance.terminal_speed_m_s)
-    total_burn = sum(s.burn_time_s for s in booster.stages)
-    programme = PitchProgramme(
-        vertical_s=np.full(n, plan.vertical_s),
-        pitch_end_s=np.full(n, plan.pitch_end_fraction * total_burn),
-        final_pitch_rad=np.full(n, np.radians(plan.final_pitch_deg)),
+    programme = pitch_programme(
+        booster,
+        n,
+        plan.vertical_s,
+        plan.pitch_end_fraction,
+        plan.final_pitch_deg,
         cutoff_speed_m_s=v0,
     )
     y0 = pad_state(launch_ecef, booster.launch_mass_kg(glider.mass_kg))
@@ -318,8 +319,6 @@ def fly_hgv(
         max(1, round(record_dt_s / boost_dt_s)),
         isp_scale=isp_scale,
     )
-    y = boost.y.copy()
-    y[:, 6] = glider.mass_kg  # the glider separates
     system = GlideSystem(
         aero=glider.aero,
         ref_area_m2=np.full(n, glider.ref_area_m2),
@@ -332,12 +331,12 @@ def fly_hgv(
         guidance=guidance,
         impact_alt_m=np.asarray(aim_lla, float)[:, 2],
     )
-    going = ~boost.crashed
-    glide = integrate(
+    glide = fly_after_boost(
         system,
-        boost.t,
-        y,
-        np.where(going, t_launch_s + max_flight_s, boost.t),
+        boost,
+        glider.mass_kg,
+        t_launch_s,
+        max_flight_s,
         dt_s,
         mode0=np.full(n, MODE_PULLOUT),
         record_every=max(1, round(record_dt_s / dt_s)),
