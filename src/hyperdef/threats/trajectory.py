@@ -21,6 +21,9 @@ from hyperdef.threats.aero import stagnation_heat_flux_w_m2
 PHASES = ("boost", "coast", "pullout", "glide", "dive", "cruise", "reentry")
 PHASE_CODE = {name: i for i, name in enumerate(PHASES)}
 
+#: sorted search keys of recently interpolated trajectories (id -> (t array, key))
+_KEY_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
 
 @dataclass(frozen=True, slots=True)
 class Trajectory:
@@ -107,6 +110,70 @@ class Trajectory:
     def downrange_m(self) -> np.ndarray:
         """Ellipsoidal distance of every sample from its object's launch point, m, shape (M,)."""
         return geodesic_distance_m(self.launch_lla[self.object_index], self.lla)
+
+    def state_at(self, object_index: np.ndarray, t_s: np.ndarray | float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Position, velocity and acceleration of objects at given times, interpolated.
+
+        Position is the cubic Hermite interpolant with the recorded velocities as its
+        slopes, velocity its derivative (so the two are consistent, as a guidance loop
+        needs), acceleration linear between the recorded values. Times outside an
+        object's span are clamped to its first or last sample.
+
+        Parameters
+        ----------
+        object_index : ndarray of int, shape (n,)
+            Object of each query.
+        t_s : float or ndarray, shape (n,)
+            Query times, s from epoch.
+
+        Returns
+        -------
+        r_ecef_m, v_ecef_m_s, a_ecef_m_s2 : ndarray, shape (n, 3)
+
+        References
+        ----------
+        de Boor, *A Practical Guide to Splines*, rev. ed., 2001, ch. IV.
+        """
+        obj = np.asarray(object_index, dtype=np.int64)
+        tq = np.broadcast_to(np.asarray(t_s, dtype=float), obj.shape)
+        starts = self.offsets[obj]
+        ends = self.offsets[obj + 1] - 1
+        key_span = self._key_span()
+        key = self._time_key()
+        j = np.searchsorted(key, tq + obj * key_span, side="right") - 1
+        j = np.clip(j, starts, np.maximum(ends - 1, starts))
+        j1 = np.minimum(j + 1, ends)
+        t0 = self.t[j]
+        h = self.t[j1] - t0
+        safe = np.where(h > 0.0, h, 1.0)
+        s = np.clip(np.where(h > 0.0, (tq - t0) / safe, 0.0), 0.0, 1.0)[:, None]
+        hh = h[:, None]
+        r0, r1 = self.r_ecef_m[j], self.r_ecef_m[j1]
+        v0, v1 = self.v_ecef_m_s[j], self.v_ecef_m_s[j1]
+        s2 = s * s
+        s3 = s2 * s
+        r = ((2 * s3 - 3 * s2 + 1) * r0 + (s3 - 2 * s2 + s) * hh * v0
+             + (-2 * s3 + 3 * s2) * r1 + (s3 - s2) * hh * v1)
+        v = ((6 * s2 - 6 * s) * (r0 - r1) / safe[:, None]
+             + (3 * s2 - 4 * s + 1) * v0 + (3 * s2 - 2 * s) * v1)
+        v = np.where(hh > 0.0, v, v0)
+        a = (1.0 - s) * self.a_ecef_m_s2[j] + s * self.a_ecef_m_s2[j1]
+        return r, v, a
+
+    def _key_span(self) -> float:
+        return float(np.max(self.t) - np.min(self.t)) + 1.0
+
+    def _time_key(self) -> np.ndarray:
+        """Times made globally sorted by adding object index times a span (cached)."""
+        cached = _KEY_CACHE.get(id(self))
+        if cached is not None and cached[0] is self.t:
+            return cached[1]
+        key = self.t + self.object_index * self._key_span()
+        if len(_KEY_CACHE) >= 8:
+            _KEY_CACHE.pop(next(iter(_KEY_CACHE)))
+        _KEY_CACHE[id(self)] = (self.t, key)
+        return key
 
     def to_table(self) -> pa.Table:
         """The truth table of DESIGN.md (``truth.parquet``), lat/lon in degrees.

@@ -1,0 +1,714 @@
+"""Engagement simulation: interceptors against threat trajectories, batched over draws.
+
+Each draw flies one interceptor of a class against one object of a threat
+:class:`~hyperdef.threats.trajectory.Trajectory` (both 3-DOF, both moving; the threat
+follows its recorded truth, interpolated). All draws advance together on one clock:
+
+* **Launch** (:func:`engage`): fire control picks the predicted intercept point (PIP)
+  from the class's fly-out table: the earliest point of the target's path, inside the
+  class's intercept altitude band, that the interceptor can reach in time; no such point
+  ends the draw as ``out_of_envelope`` without flying. It fires when the time of flight
+  to the PIP equals the target's time to it, at the table's launch elevation, on the
+  bearing to the PIP.
+* **Boost**: while its first stage burns the interceptor holds the fly-out path its
+  launch elevation was chosen on (the fan's powered ascent).
+* **Midcourse**: at the uplink rate the fire-control radar sends a target estimate (truth
+  delayed by the latency, with Gaussian position and velocity errors); from the second
+  stage on the interceptor predicts it forward and flies the zero-effort-miss law on it, which
+  steers the interceptor's free-fall path through the predicted intercept point.
+* **Handover**: once the kill vehicle has separated and the target is within the seeker's
+  acquisition range and gimbal limit, the seeker locks on and terminal homing begins
+  (PN, APN or the optimal ZEM law) on filtered noisy line-of-sight angles, with range
+  and range rate from the uplink. If the target leaves the gimbal, guidance falls back
+  to midcourse.
+* **Closest approach**: when the range rate changes sign inside a step, the miss is the
+  minimum of the cubic Hermite interpolant of the relative position over that step
+  (relative velocity as its slope), so it does not depend on the step size.
+
+Every draw ends as a record with a status from :data:`STATUSES`; nothing raises for an
+expected outcome (a miss, a lost seeker, an empty divert tank).
+
+References
+----------
+.. [1] P. Zarchan, *Tactical and Strategic Missile Guidance*, 6th ed., AIAA, 2012,
+   ch. 2, 8, 14 and 22.
+.. [2] E. B. Wilson, "Probable inference, the law of succession, and statistical
+   inference", JASA 22 (1927) 209-212 (the kill-probability interval).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from hyperdef.core.frames import (
+    ecef_to_lla,
+    enu_rotation,
+    great_circle_distance_m,
+    initial_bearing_rad,
+    lla_to_ecef,
+)
+from hyperdef.engagement.flight import (
+    LAUNCH_SPEED_M_S,
+    InterceptorFlight,
+    dot,
+    environment_acceleration,
+    norm,
+    perpendicular,
+)
+from hyperdef.engagement.flyout import FlyoutTable, flyout_table, line_holding_command
+from hyperdef.engagement.guidance import (
+    limit_lateral,
+    midcourse_command,
+    terminal_command,
+)
+from hyperdef.engagement.homing import GUIDANCE_LAWS
+from hyperdef.engagement.interceptor import InterceptorClass, check_interceptor
+from hyperdef.engagement.seeker import (
+    LineOfSightFilter,
+    measure_line_of_sight,
+    off_boresight_cos,
+)
+from hyperdef.errors import InputError
+from hyperdef.threats.trajectory import Trajectory
+
+#: outcomes of one engagement
+STATUSES = ("hit", "miss", "seeker_never_acquired", "out_of_propellant", "out_of_envelope")
+
+#: a range minimum farther than this before kill-vehicle separation is a passing
+#: geometry, not the intercept: the flight goes on
+_EARLY_MINIMUM_M = 5_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    """Target estimates sent to the interceptor in flight.
+
+    Attributes
+    ----------
+    rate_hz : float
+        Updates per second.
+    latency_s : float
+        Age of each estimate when it arrives, s.
+    position_sigma_m, velocity_sigma_m_s : float
+        Standard deviation of each component of the estimate's position (m) and
+        velocity (m/s) error.
+    """
+
+    rate_hz: float = 1.0
+    latency_s: float = 0.5
+    position_sigma_m: float = 50.0
+    velocity_sigma_m_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementOptions:
+    """How the engagements are flown.
+
+    Attributes
+    ----------
+    law : str
+        Terminal guidance law: ``pn``, ``apn`` or ``zem``.
+    nav_ratio : float
+        Effective navigation ratio N' of ``pn`` and ``apn`` (> 0).
+    dt_terminal_s, dt_midcourse_s : float
+        Integration (and guidance) step in the terminal and midcourse phases, s.
+    terminal_window_s : float
+        Time to go below which the terminal step is used even before lock-on, s.
+    max_flight_time_s : float
+        Longest flight from launch (or from the start of a terminal run), s.
+    uplink : Uplink
+    los_filter_memory : float
+        Fading-memory factor of the line-of-sight filter, [0, 1).
+    target_accel_sigma_m_s2 : float
+        Error (per component) of the target acceleration estimate used by APN and ZEM.
+    ideal : bool
+        Perfect information: no seeker noise, exact target state, no uplink delay.
+    """
+
+    law: str = "zem"
+    nav_ratio: float = 4.0
+    dt_terminal_s: float = 0.01
+    dt_midcourse_s: float = 0.1
+    terminal_window_s: float = 3.0
+    max_flight_time_s: float = 900.0
+    uplink: Uplink = field(default_factory=Uplink)
+    los_filter_memory: float = 0.8
+    target_accel_sigma_m_s2: float = 0.0
+    ideal: bool = False
+
+
+def check_options(options: EngagementOptions) -> EngagementOptions:
+    """Validate engagement options; return them or raise :class:`InputError`."""
+    if options.law not in GUIDANCE_LAWS:
+        raise InputError(f"law: {options.law!r} is not one of {', '.join(GUIDANCE_LAWS)}")
+    positive = (("nav_ratio", options.nav_ratio), ("dt_terminal_s", options.dt_terminal_s),
+                ("dt_midcourse_s", options.dt_midcourse_s),
+                ("max_flight_time_s", options.max_flight_time_s),
+                ("uplink.rate_hz", options.uplink.rate_hz))
+    for name, value in positive:
+        if not (math.isfinite(value) and value > 0.0):
+            raise InputError(f"{name}: {value:g} must be a finite number > 0")
+    non_negative = (("terminal_window_s", options.terminal_window_s),
+                    ("uplink.latency_s", options.uplink.latency_s),
+                    ("uplink.position_sigma_m", options.uplink.position_sigma_m),
+                    ("uplink.velocity_sigma_m_s", options.uplink.velocity_sigma_m_s),
+                    ("target_accel_sigma_m_s2", options.target_accel_sigma_m_s2))
+    for name, value in non_negative:
+        if not (math.isfinite(value) and value >= 0.0):
+            raise InputError(f"{name}: {value:g} must be a finite number >= 0")
+    if not 0.0 <= options.los_filter_memory < 1.0:
+        raise InputError(f"los_filter_memory: {options.los_filter_memory:g} outside [0, 1)")
+    return options
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementResult:
+    """One record per draw.
+
+    Attributes
+    ----------
+    target_index : ndarray of int, shape (n,)
+        Object of the trajectory each draw engaged.
+    t_launch_s : ndarray, shape (n,)
+        Launch time, s from epoch (for a terminal run: the start time).
+    miss_m : ndarray, shape (n,)
+        Closest approach, m (NaN when the interceptor was not launched).
+    t_intercept_s : ndarray, shape (n,)
+        Time of the closest approach, s from epoch (NaN when not launched).
+    t_acquire_s : ndarray, shape (n,)
+        Time the seeker first locked on, s (NaN if never).
+    status : ndarray of str, shape (n,)
+        One of :data:`STATUSES`.
+    divert_used_kg : ndarray, shape (n,)
+        Divert propellant burnt, kg (0 for aero steering).
+    kill_radius_m : float
+        Kill radius of the class: ``hit`` means miss <= kill radius.
+    """
+
+    target_index: np.ndarray
+    t_launch_s: np.ndarray
+    miss_m: np.ndarray
+    t_intercept_s: np.ndarray
+    t_acquire_s: np.ndarray
+    status: np.ndarray
+    divert_used_kg: np.ndarray
+    kill_radius_m: float
+
+    @property
+    def kill(self) -> np.ndarray:
+        """True for each draw whose status is ``hit``."""
+        return self.status == "hit"
+
+    def kill_probability(self, confidence: float = 0.95) -> tuple[float, float, float]:
+        """Fraction of draws killed and its Wilson score interval.
+
+        Returns
+        -------
+        (p, low, high) : tuple of float
+        """
+        return wilson_interval(int(self.kill.sum()), int(self.kill.size), confidence)
+
+    def counts(self) -> dict[str, int]:
+        """Number of draws of each status."""
+        return {s: int(np.count_nonzero(self.status == s)) for s in STATUSES}
+
+    def to_table(self) -> pa.Table:
+        """The records as a table (one row per draw)."""
+        return pa.table({
+            "draw": np.arange(self.miss_m.size),
+            "target_index": self.target_index.astype(np.int64),
+            "t_launch": self.t_launch_s,
+            "t_intercept": self.t_intercept_s,
+            "t_acquire": self.t_acquire_s,
+            "miss_m": self.miss_m,
+            "kill": self.kill,
+            "status": pa.array(self.status.astype(str), pa.string()),
+            "divert_used_kg": self.divert_used_kg,
+        })
+
+
+def wilson_interval(successes: int, trials: int, confidence: float = 0.95
+                    ) -> tuple[float, float, float]:
+    """Proportion and Wilson score interval (Wilson 1927).
+
+    Returns ``(p, low, high)``; for zero trials ``(nan, 0, 1)``.
+    """
+    if trials <= 0:
+        return math.nan, 0.0, 1.0
+    from scipy.stats import norm as normal
+
+    z = float(normal.ppf(0.5 + 0.5 * confidence))
+    p = successes / trials
+    denom = 1.0 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+# --------------------------------------------------------------------------- closest approach
+def closest_approach_in_step(p0: np.ndarray, v0: np.ndarray, p1: np.ndarray, v1: np.ndarray,
+                             h_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum distance of the cubic Hermite relative path over one step.
+
+    Parameters
+    ----------
+    p0, p1 : ndarray, shape (n, 3)
+        Relative position at the start and end of the step, m.
+    v0, v1 : ndarray, shape (n, 3)
+        Relative velocity there, m/s.
+    h_s : float
+        Step length, s.
+
+    Returns
+    -------
+    miss_m : ndarray, shape (n,)
+        Smallest distance over the step.
+    s : ndarray, shape (n,)
+        Fraction of the step at which it occurs, in [0, 1].
+    """
+    m0 = v0 * h_s
+    m1 = v1 * h_s
+    # p(s) = c0 + c1 s + c2 s^2 + c3 s^3
+    c0, c1 = p0, m0
+    c2 = -3.0 * p0 - 2.0 * m0 + 3.0 * p1 - m1
+    c3 = 2.0 * p0 + m0 - 2.0 * p1 + m1
+    grid = np.linspace(0.0, 1.0, 33)
+    pts = (c0[:, None] + c1[:, None] * grid[None, :, None]
+           + c2[:, None] * grid[None, :, None] ** 2 + c3[:, None] * grid[None, :, None] ** 3)
+    s = grid[np.argmin(np.einsum("nkj,nkj->nk", pts, pts), axis=1)]
+    for _ in range(4):  # Newton on d|p|^2/ds = 2 p.p' = 0
+        p = c0 + c1 * s[:, None] + c2 * (s * s)[:, None] + c3 * (s**3)[:, None]
+        dp = c1 + 2.0 * c2 * s[:, None] + 3.0 * c3 * (s * s)[:, None]
+        ddp = 2.0 * c2 + 6.0 * c3 * s[:, None]
+        g = dot(p, dp)
+        gg = dot(dp, dp) + dot(p, ddp)
+        s = np.clip(s - np.where(gg > 0.0, g / np.where(gg > 0.0, gg, 1.0), 0.0), 0.0, 1.0)
+    p = c0 + c1 * s[:, None] + c2 * (s * s)[:, None] + c3 * (s**3)[:, None]
+    ends = np.minimum(norm(p0), norm(p1))
+    miss = norm(p)
+    s = np.where(miss <= ends, s, np.where(norm(p0) <= norm(p1), 0.0, 1.0))
+    return np.minimum(miss, ends), s
+
+
+# --------------------------------------------------------------------------- the run
+class _Run:
+    """State of one batched engagement run (internal)."""
+
+    def __init__(self, interceptor: InterceptorClass, trajectory: Trajectory,
+                 target_index: np.ndarray, flight: InterceptorFlight, t_start_s: float,
+                 options: EngagementOptions, rng: np.random.Generator, flying: np.ndarray):
+        self.ic = interceptor
+        self.traj = trajectory
+        self.obj = target_index
+        self.flight = flight
+        self.opt = options
+        self.rng = rng
+        n = target_index.size
+        self.t = float(t_start_s)
+        self.active = flying.copy()
+        self.acquired = np.zeros(n, dtype=bool)
+        self.t_acquire = np.full(n, np.nan)
+        self.miss = np.full(n, np.nan)
+        self.t_ca = np.full(n, np.nan)
+        self.min_range = np.full(n, np.inf)
+        self.t_min_range = np.full(n, np.nan)
+        self.status = np.where(flying, "", "out_of_envelope").astype(object)
+        self.los = LineOfSightFilter(n, options.los_filter_memory)
+        self.est_t = np.full(n, -np.inf)
+        self.est_r = np.zeros((n, 3))
+        self.est_v = np.zeros((n, 3))
+        self.est_a = np.zeros((n, 3))
+        self.next_uplink = np.full(n, -np.inf)
+        self.t_end = np.where(flying, flight.t_launch + options.max_flight_time_s, -np.inf)
+        self.t_pip = np.full(n, np.nan)
+        self.pip = np.full((n, 3), np.nan)
+
+    # ---------------------------------------------------------------- target knowledge
+    def _uplink(self, idx: np.ndarray) -> None:
+        """Refresh the target estimate of draws ``idx`` whose uplink is due."""
+        due = idx[self.t >= self.next_uplink[idx] - 1e-9]
+        if due.size == 0:
+            return
+        up = self.opt.uplink
+        latency = 0.0 if self.opt.ideal else up.latency_s
+        t_meas = self.t - latency
+        r, v, a = self.traj.state_at(self.obj[due], t_meas)
+        if not self.opt.ideal:
+            r = r + up.position_sigma_m * self.rng.standard_normal(r.shape)
+            v = v + up.velocity_sigma_m_s * self.rng.standard_normal(v.shape)
+        self.est_t[due] = t_meas
+        self.est_r[due], self.est_v[due], self.est_a[due] = r, v, a
+        self.next_uplink[due] = np.maximum(self.next_uplink[due] + 1.0 / up.rate_hz, self.t
+                                           + (0.0 if self.opt.ideal else 1.0 / up.rate_hz))
+
+    def _estimate(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Target position and velocity estimated for now (uplinked, predicted forward)."""
+        if self.opt.ideal:
+            r, v, _ = self.traj.state_at(self.obj[idx], self.t)
+            return r, v
+        dt = (self.t - self.est_t[idx])[:, None]
+        a = self.est_a[idx]
+        return self.est_r[idx] + self.est_v[idx] * dt + 0.5 * a * dt * dt, self.est_v[idx] + a * dt
+
+    # ---------------------------------------------------------------- one step
+    def step(self) -> None:
+        fl, opt, t = self.flight, self.opt, self.t
+        waiting = self.active & (fl.t_launch > t + 1e-9)
+        idx = np.flatnonzero(self.active & ~waiting)
+        if idx.size == 0:  # every remaining draw waits for its launch time
+            self.t = float(np.min(fl.t_launch[waiting]))
+            return
+        r_t, v_t, a_t = self.traj.state_at(self.obj[idx], t)
+        r_m, v_m = fl.r[idx], fl.v[idx]
+        rel, vrel = r_t - r_m, v_t - v_m
+        rng_m = norm(rel)
+        u = rel / np.maximum(rng_m, 1e-9)[:, None]
+        separated = fl.separated(t, idx)
+        in_view = (separated & (rng_m <= self.ic.seeker.acquisition_range_m)
+                   & (off_boresight_cos(v_m, u) >= math.cos(self.ic.seeker.gimbal_limit_rad)))
+        tracking = in_view
+        self._uplink(idx)
+        env = environment_acceleration(r_m, v_m)
+        command = np.zeros((idx.size, 3))
+        range_rate = dot(rel, vrel) / np.maximum(rng_m, 1e-9)
+        tgo_now = rng_m / np.maximum(-range_rate, 1.0)
+
+        mid = ~tracking
+        if mid.any():
+            command[mid] = self._midcourse(idx[mid], r_m[mid], v_m[mid], env[mid], t)
+        if tracking.any():
+            command[tracking] = self._terminal(
+                idx[tracking], u[tracking], rng_m[tracking], range_rate[tracking],
+                a_t[tracking] - env[tracking], tgo_now[tracking], v_m[tracking])
+        command = limit_lateral(command, v_m, fl.available_accel(t, idx))
+
+        h = opt.dt_midcourse_s
+        if np.any(tracking | (tgo_now < opt.terminal_window_s + opt.dt_midcourse_s)):
+            h = opt.dt_terminal_s
+        next_launch = float(np.min(fl.t_launch[waiting], initial=np.inf))
+        h = min(h, fl.next_event_s(t, idx) - t, float(np.max(self.t_end[idx])) - t,
+                next_launch - t)
+        h = max(h, 1e-6)
+        fl.step(idx, h, fl.held(t, idx, command))
+        self.t = t = t + h
+        fl.drop_stages(t, idx)
+
+        r_t1, v_t1, _ = self.traj.state_at(self.obj[idx], t)
+        rel1, vrel1 = r_t1 - fl.r[idx], v_t1 - fl.v[idx]
+        closing_before = dot(rel, vrel) < 0.0
+        opening_after = dot(rel1, vrel1) >= 0.0
+        crossing = closing_before & opening_after
+        miss, s = closest_approach_in_step(rel, vrel, rel1, vrel1, h)
+        self._track_minimum(idx, rng_m, t - h)
+        accept = crossing & (fl.separated(t, idx) | (miss < _EARLY_MINIMUM_M))
+        self._finish_intercept(idx[accept], miss[accept], (t - h) + s[accept] * h)
+        # the interceptor came back to the ground, or ran out of time
+        alt = ecef_to_lla(fl.r[idx])[:, 2]
+        crashed = (alt < -100.0) & ~accept
+        timed_out = (t >= self.t_end[idx] - 1e-9) & ~accept
+        self._finish_without_intercept(idx[crashed | timed_out])
+
+    def _midcourse(self, idx, r_m, v_m, env, t) -> np.ndarray:
+        """First stage: hold the fly-out path the launch elevation was chosen on. Then
+        fly through the predicted intercept point (thrust-vector control while the upper
+        stages burn, divert or fins after)."""
+        command = line_holding_command(self.flight, t, idx)
+        fl = self.flight
+        guided = t - fl.t_launch[idx] >= fl.schedule.end_s[0] - 1e-9
+        if guided.any():
+            g = idx[guided]
+            separated = fl.separated(t, g)
+            if separated.any():
+                self._refresh_pip(g[separated], r_m[guided][separated],
+                                  v_m[guided][separated])
+            command[guided] = midcourse_command(r_m[guided], v_m[guided], self.pip[g],
+                                                self.t_pip[g] - t, env[guided])
+        return command
+
+    def _refresh_pip(self, idx, r_m, v_m, iterations: int = 3) -> None:
+        """Move the PIP to where the target will be when the coasting interceptor gets there."""
+        speed = np.maximum(norm(v_m), 1.0)
+        t_pip = self.t_pip[idx]
+        for _ in range(iterations):
+            pip = self._predict(idx, t_pip)
+            t_pip = self.t + norm(pip - r_m) / speed
+        self.t_pip[idx] = t_pip
+        self.pip[idx] = self._predict(idx, t_pip)
+
+    def _predict(self, idx, t_s) -> np.ndarray:
+        """Target position predicted from the current estimate to times ``t_s``."""
+        if self.opt.ideal:
+            return self.traj.state_at(self.obj[idx], t_s)[0]
+        dt = (t_s - self.est_t[idx])[:, None]
+        return self.est_r[idx] + self.est_v[idx] * dt + 0.5 * self.est_a[idx] * dt * dt
+
+    def _terminal(self, idx, u_true, rng_m, range_rate, a_target_rel, tgo, v_m) -> np.ndarray:
+        opt = self.opt
+        newly = ~self.acquired[idx]
+        if newly.any():
+            self.acquired[idx[newly]] = True
+            self.t_acquire[idx[newly]] = self.t
+        if opt.ideal or self.ic.seeker.angle_noise_rad == 0.0:
+            u, u_rate = u_true, None
+        else:
+            u_meas = measure_line_of_sight(u_true, self.ic.seeker.angle_noise_rad, self.rng)
+            start = ~self.los.started[idx]
+            if start.any():
+                self.los.start(idx[start], u_meas[start], np.zeros((int(start.sum()), 3)))
+            u, u_rate = self.los.update(idx, u_meas, self.opt.dt_terminal_s)
+        if u_rate is None:
+            r_t, v_t, _ = self.traj.state_at(self.obj[idx], self.t)
+            rel = r_t - self.flight.r[idx]
+            vrel = v_t - self.flight.v[idx]
+        else:
+            u = u / norm(u)[:, None]
+            rel = rng_m[:, None] * u
+            vrel = range_rate[:, None] * u + rng_m[:, None] * perpendicular(u_rate, u)
+        a_target = a_target_rel
+        if opt.target_accel_sigma_m_s2 > 0.0 and not opt.ideal:
+            a_target = a_target + opt.target_accel_sigma_m_s2 * self.rng.standard_normal(
+                a_target.shape)
+        return terminal_command(opt.law, opt.nav_ratio, self.ic.time_constant_s, rel, vrel,
+                                a_target, self.flight.a_lat[idx], tgo)
+
+    def _track_minimum(self, idx, rng_m, t) -> None:
+        closer = rng_m < self.min_range[idx]
+        self.min_range[idx[closer]] = rng_m[closer]
+        self.t_min_range[idx[closer]] = t
+
+    def _finish_intercept(self, idx, miss, t_ca) -> None:
+        if idx.size == 0:
+            return
+        self.miss[idx] = miss
+        self.t_ca[idx] = t_ca
+        hit = miss <= self.ic.kill_vehicle.kill_radius_m
+        empty = self.flight.out_of_propellant(self.t, idx)
+        status = np.where(hit, "hit", np.where(~self.acquired[idx], "seeker_never_acquired",
+                                               np.where(empty, "out_of_propellant", "miss")))
+        self.status[idx] = status
+        self.active[idx] = False
+
+    def _finish_without_intercept(self, idx) -> None:
+        if idx.size == 0:
+            return
+        self.miss[idx] = self.min_range[idx]
+        self.t_ca[idx] = self.t_min_range[idx]
+        self.status[idx] = "out_of_envelope"
+        self.active[idx] = False
+
+    def run(self) -> None:
+        while self.active.any():
+            self.step()
+
+    def result(self, t_launch_s: np.ndarray) -> EngagementResult:
+        used = np.zeros(self.obj.size)
+        if self.ic.kill_vehicle.steering == "thrusters":
+            flown = ~np.isnan(self.miss)
+            used = np.where(flown, np.clip(self.ic.kill_vehicle.mass_kg - self.flight.m, 0.0,
+                                           self.ic.kill_vehicle.divert_propellant_kg), 0.0)
+        return EngagementResult(
+            target_index=self.obj.copy(),
+            t_launch_s=np.asarray(t_launch_s, float).copy(),
+            miss_m=self.miss,
+            t_intercept_s=self.t_ca,
+            t_acquire_s=self.t_acquire,
+            status=self.status.astype(str),
+            divert_used_kg=used,
+            kill_radius_m=self.ic.kill_vehicle.kill_radius_m,
+        )
+
+
+def _check_targets(trajectory: Trajectory, target_index, n_draws: int) -> np.ndarray:
+    obj = np.broadcast_to(np.asarray(target_index, dtype=np.int64), (n_draws,)).copy()
+    if np.any((obj < 0) | (obj >= trajectory.n_objects)):
+        bad = int(obj[(obj < 0) | (obj >= trajectory.n_objects)][0])
+        raise InputError(f"target_index: {bad} outside [0, {trajectory.n_objects - 1}] "
+                         "(objects of the trajectory)")
+    return obj
+
+
+def choose_intercept(table: FlyoutTable, trajectory: Trajectory, target_index: np.ndarray,
+                     t_launch_s: np.ndarray, site_lla: np.ndarray, *, horizon_s: float = 900.0,
+                     step_s: float = 1.0, alt_window_m: tuple[float, float] = (0.0, np.inf)
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Earliest point of each target's path the interceptor can reach in time.
+
+    For launch at t_L, the target at time t_L + tau is reachable if the fly-out table's
+    time to that point's ground range and altitude is at most tau. The earliest such
+    tau on a ``step_s`` grid, with the target's altitude inside ``alt_window_m``, is the
+    intercept.
+
+    Returns
+    -------
+    time_of_flight_s : ndarray, shape (n,)
+        Interceptor flight time to the PIP, s (NaN when no point is reachable).
+    time_to_pip_s : ndarray, shape (n,)
+        Time from launch until the target is at the PIP, s (>= the time of flight: the
+        difference is how long the launch could wait).
+    pip_ecef_m : ndarray, shape (n, 3)
+        Predicted intercept point (NaN when none).
+    """
+    n = target_index.size
+    taus = np.arange(step_s, horizon_s + step_s, step_s)
+    k = taus.size
+    obj = np.repeat(target_index, k)
+    tq = (t_launch_s[:, None] + taus[None, :]).reshape(-1)
+    end = trajectory.t[trajectory.offsets[1:] - 1][obj]
+    r, _, _ = trajectory.state_at(obj, np.minimum(tq, end))
+    lla = ecef_to_lla(r)
+    site = np.repeat(site_lla, k, axis=0)
+    ground = great_circle_distance_m(site[:, 0], site[:, 1], lla[:, 0], lla[:, 1])
+    need = table.time_to(ground, np.maximum(lla[:, 2], 0.0)).reshape(n, k)
+    slack = taus[None, :] - need  # >= 0: reachable in time
+    in_window = (lla[:, 2] >= max(alt_window_m[0], 0.0)) & (lla[:, 2] <= alt_window_m[1])
+    slack = np.where((tq <= end).reshape(n, k) & in_window.reshape(n, k), slack, np.nan)
+    ok = slack >= 0.0
+    first = np.argmax(ok, axis=1)
+    found = ok[np.arange(n), first]
+    tof = np.where(found, need[np.arange(n), first], np.nan)
+    tau = np.where(found, taus[first], np.nan)
+    pip = np.where(found[:, None], r.reshape(n, k, 3)[np.arange(n), first], np.nan)
+    return tof, tau, pip
+
+
+def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_index=0,
+           site_lla: np.ndarray, t_launch_s, options: EngagementOptions = EngagementOptions(),
+           rng: np.random.Generator | None = None, n_draws: int | None = None
+           ) -> EngagementResult:
+    """Fly interceptors from a launch site against threats, one record per draw.
+
+    Parameters
+    ----------
+    interceptor : InterceptorClass
+    trajectory : Trajectory
+        Threat truth.
+    target_index : int or array of int, shape (n,)
+        Object engaged by each draw.
+    site_lla : ndarray, shape (3,) or (n, 3)
+        Launch site, (lat rad, lon rad, alt m).
+    t_launch_s : float or ndarray, shape (n,)
+        Earliest launch time of each draw, s from epoch. Fire control waits until the
+        time of flight to the PIP equals the target's time to it, so the actual launch
+        (``EngagementResult.t_launch_s``) may be later.
+    options : EngagementOptions
+    rng : numpy.random.Generator, optional
+        Source of the seeker and uplink noise; required unless ``options.ideal``.
+    n_draws : int, optional
+        Number of draws when every argument is a scalar.
+
+    Returns
+    -------
+    EngagementResult
+    """
+    check_interceptor(interceptor)
+    check_options(options)
+    sizes = [np.size(target_index), np.size(t_launch_s), np.size(site_lla) // 3, n_draws or 1]
+    n = int(max(sizes))
+    obj = _check_targets(trajectory, target_index, n)
+    t_launch = np.broadcast_to(np.asarray(t_launch_s, dtype=float), (n,)).copy()
+    site = np.broadcast_to(np.asarray(site_lla, dtype=float), (n, 3)).copy()
+    if rng is None:
+        if not options.ideal:
+            raise InputError("rng: a numpy.random.Generator is needed unless options.ideal")
+        rng = np.random.default_rng(0)
+    table = flyout_table(interceptor)
+    tof, tau, pip = choose_intercept(
+        table, trajectory, obj, t_launch, site, horizon_s=options.max_flight_time_s,
+        alt_window_m=(interceptor.intercept_alt_min_m, interceptor.intercept_alt_max_m))
+    flying = np.isfinite(tof)
+    # fire when the time of flight matches the target's time to the PIP
+    t_launch = np.where(flying, t_launch + np.maximum(tau - tof, 0.0), t_launch)
+    pip_lla = ecef_to_lla(np.where(flying[:, None], pip, lla_to_ecef(site)))
+    ground = great_circle_distance_m(site[:, 0], site[:, 1], pip_lla[:, 0], pip_lla[:, 1])
+    elevation = np.where(flying, table.launch_elevation(ground, np.maximum(pip_lla[:, 2], 0)),
+                         0.5 * np.pi)
+    elevation = np.where(np.isfinite(elevation), elevation, 0.5 * np.pi)
+    azimuth = initial_bearing_rad(site[:, 0], site[:, 1], pip_lla[:, 0], pip_lla[:, 1])
+    enu = np.stack((np.cos(elevation) * np.sin(azimuth), np.cos(elevation) * np.cos(azimuth),
+                    np.sin(elevation)), axis=-1)
+    v0 = LAUNCH_SPEED_M_S * np.einsum("nj,nji->ni", enu, enu_rotation(site))
+    flight = InterceptorFlight(interceptor, lla_to_ecef(site), v0,
+                               np.full(n, interceptor.launch_mass_kg), t_launch)
+    start = float(np.min(t_launch))
+    run = _Run(interceptor, trajectory, obj, flight, start, options, rng, flying)
+    run.t_pip = t_launch + tof
+    run.pip = pip
+    run.run()
+    return run.result(t_launch)
+
+
+def terminal_start(trajectory: Trajectory, target_index, t_start_s: float, *,
+                   time_to_go_s: float, interceptor_speed_m_s: float,
+                   heading_error_rad: float | np.ndarray = 0.0,
+                   rng: np.random.Generator | None = None, n_draws: int = 1
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Interceptor states on a collision course at handover, for terminal runs.
+
+    Each interceptor is placed so that, flying straight at ``interceptor_speed_m_s``, it
+    would meet the target's constant-velocity prediction after ``time_to_go_s``; its
+    velocity is then turned by the heading error about a random axis across it (the
+    classical terminal-homing initial condition, Zarchan 2012 ch. 2).
+
+    Returns
+    -------
+    r_ecef_m, v_ecef_m_s : ndarray, shape (n, 3)
+    """
+    obj = np.broadcast_to(np.asarray(target_index, dtype=np.int64), (n_draws,))
+    r_t, v_t, _ = trajectory.state_at(obj, np.full(n_draws, float(t_start_s)))
+    pip = r_t + v_t * time_to_go_s
+    # approach from below the target's path, in its vertical plane, 30 deg up
+    up = r_t / norm(r_t)[:, None]
+    along = perpendicular(v_t, up)
+    along /= np.maximum(norm(along), 1e-9)[:, None]
+    approach = math.cos(math.radians(30.0)) * along - math.sin(math.radians(30.0)) * up
+    direction = -approach  # the interceptor flies toward the oncoming target
+    r0 = pip - direction * interceptor_speed_m_s * time_to_go_s
+    he = np.broadcast_to(np.asarray(heading_error_rad, dtype=float), (n_draws,))
+    if rng is None:
+        phase = np.zeros(n_draws)
+    else:
+        phase = rng.uniform(0.0, 2.0 * math.pi, n_draws)
+    from hyperdef.engagement.seeker import perpendicular_basis
+
+    e1, e2 = perpendicular_basis(direction)
+    tilt = np.cos(phase)[:, None] * e1 + np.sin(phase)[:, None] * e2
+    d = np.cos(he)[:, None] * direction + np.sin(he)[:, None] * tilt
+    return r0, interceptor_speed_m_s * d
+
+
+def engage_terminal(interceptor: InterceptorClass, trajectory: Trajectory, *, target_index=0,
+                    t_start_s: float, r_ecef_m: np.ndarray, v_ecef_m_s: np.ndarray,
+                    options: EngagementOptions = EngagementOptions(),
+                    rng: np.random.Generator | None = None) -> EngagementResult:
+    """Terminal homing of separated kill vehicles from given states at ``t_start_s``.
+
+    The kill vehicles start with full divert propellant and the seeker looking; the
+    uplink supplies range and range rate. Statuses and records are as in :func:`engage`.
+    """
+    check_interceptor(interceptor)
+    check_options(options)
+    r0 = np.asarray(r_ecef_m, dtype=float).reshape(-1, 3)
+    n = r0.shape[0]
+    obj = _check_targets(trajectory, target_index, n)
+    if rng is None:
+        if not options.ideal:
+            raise InputError("rng: a numpy.random.Generator is needed unless options.ideal")
+        rng = np.random.default_rng(0)
+    t_launch = np.full(n, float(t_start_s) - interceptor.burnout_time_s)
+    flight = InterceptorFlight(interceptor, r0, np.asarray(v_ecef_m_s, float).reshape(n, 3),
+                               np.full(n, interceptor.kill_vehicle.mass_kg), t_launch)
+    run = _Run(interceptor, trajectory, obj, flight, float(t_start_s), options, rng,
+               np.ones(n, dtype=bool))
+    run.t_end = np.full(n, float(t_start_s) + options.max_flight_time_s)
+    everyone = np.arange(n)
+    run._uplink(everyone)
+    r_t, v_t, _ = trajectory.state_at(obj, float(t_start_s))
+    rel, vrel = r_t - flight.r, v_t - flight.v
+    run.t_pip = float(t_start_s) + norm(rel) / np.maximum(-dot(rel, vrel) / norm(rel), 1.0)
+    run._refresh_pip(everyone, flight.r, flight.v)
+    run.run()
+    return run.result(np.full(n, float(t_start_s)))
