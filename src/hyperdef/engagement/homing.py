@@ -124,17 +124,18 @@ def _p_and_q(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """p(x) = (e^-x - 1 + x)/x^2 and q(x) = (2x^3 + 3 + 6x - 6x^2 - 12x e^-x - 3e^-2x)/x^5."""
     x = np.asarray(x, dtype=float)
     small = x < _SERIES_BELOW_X
-    xs = np.where(small, x, 0.0)
-    powers = xs[..., None] ** np.arange(_N_SERIES)
-    p_series = powers @ _P_COEF
-    q_series = powers @ _Q_COEF
     xl = np.where(small, 1.0, x)
     with np.errstate(over="ignore"):
         e1 = np.exp(-xl)
-        p_direct = (e1 - 1.0 + xl) / xl**2
-        q_direct = (2.0 * xl**3 + 3.0 + 6.0 * xl - 6.0 * xl**2 - 12.0 * xl * e1
-                    - 3.0 * e1**2) / xl**5
-    return np.where(small, p_series, p_direct), np.where(small, q_series, q_direct)
+        p = (e1 - 1.0 + xl) / xl**2
+        q = (2.0 * xl**3 + 3.0 + 6.0 * xl - 6.0 * xl**2 - 12.0 * xl * e1 - 3.0 * e1**2) / xl**5
+    if np.any(small):  # the series only where it is needed (near intercept)
+        powers = x[small][:, None] ** np.arange(_N_SERIES)
+        p = np.array(p, copy=True)
+        q = np.array(q, copy=True)
+        p[small] = powers @ _P_COEF
+        q[small] = powers @ _Q_COEF
+    return p, q
 
 
 def optimal_nav_ratio(x: np.ndarray | float) -> np.ndarray:

@@ -326,6 +326,7 @@ class _Run:
         self.t_end = np.where(flying, flight.t_launch + options.max_flight_time_s, -np.inf)
         self.t_pip = np.full(n, np.nan)
         self.pip = np.full((n, 3), np.nan)
+        self.t_begin = flight.t_launch.copy()
 
     # ---------------------------------------------------------------- target knowledge
     def _uplink(self, idx: np.ndarray) -> None:
@@ -357,10 +358,10 @@ class _Run:
     # ---------------------------------------------------------------- one step
     def step(self) -> None:
         fl, opt, t = self.flight, self.opt, self.t
-        waiting = self.active & (fl.t_launch > t + 1e-9)
+        waiting = self.active & (self.t_begin > t + 1e-9)
         idx = np.flatnonzero(self.active & ~waiting)
-        if idx.size == 0:  # every remaining draw waits for its launch time
-            self.t = float(np.min(fl.t_launch[waiting]))
+        if idx.size == 0:  # every remaining draw waits for its start
+            self.t = float(np.min(self.t_begin[waiting]))
             return
         r_t, v_t, a_t = self.traj.state_at(self.obj[idx], t)
         r_m, v_m = fl.r[idx], fl.v[idx]
@@ -389,7 +390,7 @@ class _Run:
         h = opt.dt_midcourse_s
         if np.any(tracking | (tgo_now < opt.terminal_window_s + opt.dt_midcourse_s)):
             h = opt.dt_terminal_s
-        next_launch = float(np.min(fl.t_launch[waiting], initial=np.inf))
+        next_launch = float(np.min(self.t_begin[waiting], initial=np.inf))
         h = min(h, fl.next_event_s(t, idx) - t, float(np.max(self.t_end[idx])) - t,
                 next_launch - t)
         h = max(h, 1e-6)
@@ -402,10 +403,14 @@ class _Run:
         closing_before = dot(rel, vrel) < 0.0
         opening_after = dot(rel1, vrel1) >= 0.0
         crossing = closing_before & opening_after
-        miss, s = closest_approach_in_step(rel, vrel, rel1, vrel1, h)
         self._track_minimum(idx, rng_m, t - h)
-        accept = crossing & (fl.separated(t, idx) | (miss < _EARLY_MINIMUM_M))
-        self._finish_intercept(idx[accept], miss[accept], (t - h) + s[accept] * h)
+        accept = np.zeros(idx.size, dtype=bool)
+        if crossing.any():
+            c = np.flatnonzero(crossing)
+            miss, s = closest_approach_in_step(rel[c], vrel[c], rel1[c], vrel1[c], h)
+            ok = fl.separated(t, idx[c]) | (miss < _EARLY_MINIMUM_M)
+            accept[c[ok]] = True
+            self._finish_intercept(idx[c[ok]], miss[ok], (t - h) + s[ok] * h)
         # the interceptor came back to the ground, or ran out of time
         alt = ecef_to_lla(fl.r[idx])[:, 2]
         crashed = (alt < -100.0) & ~accept
@@ -641,7 +646,7 @@ def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_inde
     return run.result(t_launch)
 
 
-def terminal_start(trajectory: Trajectory, target_index, t_start_s: float, *,
+def terminal_start(trajectory: Trajectory, target_index, t_start_s, *,
                    time_to_go_s: float, interceptor_speed_m_s: float,
                    heading_error_rad: float | np.ndarray = 0.0,
                    rng: np.random.Generator | None = None, n_draws: int = 1
@@ -653,12 +658,29 @@ def terminal_start(trajectory: Trajectory, target_index, t_start_s: float, *,
     velocity is then turned by the heading error about a random axis across it (the
     classical terminal-homing initial condition, Zarchan 2012 ch. 2).
 
+    Parameters
+    ----------
+    trajectory : Trajectory
+    target_index : int or ndarray of int, shape (n,)
+    t_start_s : float or ndarray, shape (n,)
+        Handover time of each draw, s from epoch.
+    time_to_go_s : float
+        Time from handover to the intercept, s.
+    interceptor_speed_m_s : float
+        Kill-vehicle speed, m/s.
+    heading_error_rad : float or ndarray, shape (n,)
+        Angle between the velocity and the collision course, rad.
+    rng : numpy.random.Generator, optional
+        Draws the direction of each heading error (none: all in one plane).
+    n_draws : int
+
     Returns
     -------
     r_ecef_m, v_ecef_m_s : ndarray, shape (n, 3)
     """
     obj = np.broadcast_to(np.asarray(target_index, dtype=np.int64), (n_draws,))
-    r_t, v_t, _ = trajectory.state_at(obj, np.full(n_draws, float(t_start_s)))
+    t_start = np.broadcast_to(np.asarray(t_start_s, dtype=float), (n_draws,))
+    r_t, v_t, _ = trajectory.state_at(obj, t_start)
     pip = r_t + v_t * time_to_go_s
     # approach from below the target's path, in its vertical plane, 30 deg up
     up = r_t / norm(r_t)[:, None]
@@ -681,34 +703,40 @@ def terminal_start(trajectory: Trajectory, target_index, t_start_s: float, *,
 
 
 def engage_terminal(interceptor: InterceptorClass, trajectory: Trajectory, *, target_index=0,
-                    t_start_s: float, r_ecef_m: np.ndarray, v_ecef_m_s: np.ndarray,
+                    t_start_s, r_ecef_m: np.ndarray, v_ecef_m_s: np.ndarray,
                     options: EngagementOptions = EngagementOptions(),
                     rng: np.random.Generator | None = None) -> EngagementResult:
-    """Terminal homing of separated kill vehicles from given states at ``t_start_s``.
+    """Terminal homing of separated kill vehicles from given states.
 
-    The kill vehicles start with full divert propellant and the seeker looking; the
-    uplink supplies range and range rate. Statuses and records are as in :func:`engage`.
+    The kill vehicles start at ``t_start_s`` (one time, or one per draw) with full divert
+    propellant and the seeker looking; the uplink supplies range and range rate.
+    Statuses and records are as in :func:`engage`; ``t_launch_s`` of the result holds
+    the start times.
     """
     check_interceptor(interceptor)
     check_options(options)
     r0 = np.asarray(r_ecef_m, dtype=float).reshape(-1, 3)
     n = r0.shape[0]
     obj = _check_targets(trajectory, target_index, n)
+    t_start = np.broadcast_to(np.asarray(t_start_s, dtype=float), (n,)).copy()
+    if not np.all(np.isfinite(t_start)):
+        raise InputError("t_start_s: must be finite")
     if rng is None:
         if not options.ideal:
             raise InputError("rng: a numpy.random.Generator is needed unless options.ideal")
         rng = np.random.default_rng(0)
-    t_launch = np.full(n, float(t_start_s) - interceptor.burnout_time_s)
     flight = InterceptorFlight(interceptor, r0, np.asarray(v_ecef_m_s, float).reshape(n, 3),
-                               np.full(n, interceptor.kill_vehicle.mass_kg), t_launch)
-    run = _Run(interceptor, trajectory, obj, flight, float(t_start_s), options, rng,
-               np.ones(n, dtype=bool))
-    run.t_end = np.full(n, float(t_start_s) + options.max_flight_time_s)
-    everyone = np.arange(n)
-    run._uplink(everyone)
-    r_t, v_t, _ = trajectory.state_at(obj, float(t_start_s))
+                               np.full(n, interceptor.kill_vehicle.mass_kg),
+                               t_start - interceptor.burnout_time_s)
+    t0 = float(np.min(t_start))
+    run = _Run(interceptor, trajectory, obj, flight, t0, options, rng, np.ones(n, dtype=bool))
+    run.t_begin = t_start
+    run.t_end = t_start + options.max_flight_time_s
+    run.t = float(np.min(t_start))
+    # the starting PIP: where the target is when the coasting vehicle gets there
+    r_t, v_t, _ = trajectory.state_at(obj, t_start)
     rel, vrel = r_t - flight.r, v_t - flight.v
-    run.t_pip = float(t_start_s) + norm(rel) / np.maximum(-dot(rel, vrel) / norm(rel), 1.0)
-    run._refresh_pip(everyone, flight.r, flight.v)
+    run.t_pip = t_start + norm(rel) / np.maximum(-dot(rel, vrel) / norm(rel), 1.0)
+    run.pip = trajectory.state_at(obj, run.t_pip)[0]
     run.run()
-    return run.result(np.full(n, float(t_start_s)))
+    return run.result(t_start)
