@@ -53,8 +53,7 @@ def environment_acceleration(r: np.ndarray, v: np.ndarray) -> np.ndarray:
     r, v : ndarray, shape (n, 3)
         ECEF position (m) and Earth-relative velocity (m/s).
     """
-    x, y, z = r[:, 0].copy(), r[:, 1].copy(), r[:, 2].copy()
-    gx, gy, gz = gravity_j2_components(x, y, z)
+    gx, gy, gz = gravity_j2_components(r[:, 0], r[:, 1], r[:, 2])
     w2 = OMEGA_EARTH_RAD_S * OMEGA_EARTH_RAD_S
     two_w = 2.0 * OMEGA_EARTH_RAD_S
     out = np.empty_like(r)
@@ -88,6 +87,8 @@ class Held:
     drag_area_m2: np.ndarray
     thruster_divert: np.ndarray
     accel_command: np.ndarray
+    any_drag: bool = True
+    any_divert: bool = True
 
 
 class InterceptorFlight:
@@ -149,9 +150,12 @@ class InterceptorFlight:
         stage = self.schedule.burning_stage(tau)
         burning = stage >= 0
         separated = tau >= self.schedule.end_s[-1] - 1e-9
-        rho, _ = ussa76_fast(approx_altitude_m(r))
-        q = 0.5 * rho * dot(v, v)
         aero_on = ~separated | (ic.kill_vehicle.steering == "aero")
+        if aero_on.any():
+            rho, _ = ussa76_fast(approx_altitude_m(r))
+            q = 0.5 * rho * dot(v, v)
+        else:  # kill vehicles on thrusters only
+            q = np.zeros_like(m)
         load = ic.airframe.max_load_g * G0_M_S2
         if ic.kill_vehicle.steering == "aero":
             load = np.where(separated, ic.kill_vehicle.max_divert_accel_m_s2, load)
@@ -181,12 +185,15 @@ class InterceptorFlight:
         separated = tau >= self.schedule.end_s[-1] - 1e-9
         aero_body = ~separated | (ic.kill_vehicle.steering == "aero")
         launched = tau >= -1e-9
+        drag_area = np.where(aero_body & launched, ic.airframe.ref_area_m2, 0.0)
         return Held(
             thrust_n=np.where(burning, self.schedule.thrust_n[k], 0.0),
             mdot_kg_s=np.where(burning, self.schedule.mdot_kg_s[k], 0.0),
-            drag_area_m2=np.where(aero_body & launched, ic.airframe.ref_area_m2, 0.0),
+            drag_area_m2=drag_area,
             thruster_divert=separated & (ic.kill_vehicle.steering == "thrusters"),
             accel_command=accel_command,
+            any_drag=bool(np.any(drag_area > 0.0)),
+            any_divert=bool(np.any(separated & (ic.kill_vehicle.steering == "thrusters"))),
         )
 
     # ----------------------------------------------------------------- dynamics
@@ -198,18 +205,37 @@ class InterceptorFlight:
         return command + (a0 - command) * np.exp(-s / tau)
 
     def _derivative(self, r, v, m, a_lat, held: Held):
+        """(dr/dt, dv/dt, dm/dt) by component: the hot kernel of every run (STYLE 1)."""
         ic = self.interceptor
-        speed = np.maximum(norm(v), _SPEED_FLOOR_M_S)
-        v_hat = v / speed[:, None]
-        rho, sound = ussa76_fast(approx_altitude_m(r))
-        drag = 0.5 * rho * speed * speed * held.drag_area_m2 * ic.airframe.cd0
-        drag *= body_drag_factor(speed / sound)
-        axial = (held.thrust_n - drag) / m
-        lateral = perpendicular(a_lat, v_hat)
-        dv = environment_acceleration(r, v) + axial[:, None] * v_hat + lateral
+        vx, vy, vz = v[:, 0], v[:, 1], v[:, 2]
+        speed2 = vx * vx + vy * vy + vz * vz
+        np.maximum(speed2, _SPEED_FLOOR_M_S * _SPEED_FLOOR_M_S, out=speed2)
+        inv_speed = 1.0 / np.sqrt(speed2)
+        if held.any_drag:
+            speed = speed2 * inv_speed
+            rho, sound = ussa76_fast(approx_altitude_m(r))
+            drag = 0.5 * rho * speed2 * held.drag_area_m2 * ic.airframe.cd0
+            drag *= body_drag_factor(speed / sound)
+            axial = (held.thrust_n - drag) / m
+        else:  # kill vehicles on thrusters only: no drag modelled, skip the atmosphere
+            axial = held.thrust_n / m
+        ax, ay, az = a_lat[:, 0], a_lat[:, 1], a_lat[:, 2]
+        along = (ax * vx + ay * vy + az * vz) / speed2
+        lx = ax - along * vx
+        ly = ay - along * vy
+        lz = az - along * vz
+        push = axial * inv_speed
+        gx, gy, gz = gravity_j2_components(r[:, 0], r[:, 1], r[:, 2])
+        w2 = OMEGA_EARTH_RAD_S * OMEGA_EARTH_RAD_S
+        two_w = 2.0 * OMEGA_EARTH_RAD_S
+        dv = np.empty_like(v)
+        dv[:, 0] = gx + w2 * r[:, 0] + two_w * vy + push * vx + lx
+        dv[:, 1] = gy + w2 * r[:, 1] - two_w * vx + push * vy + ly
+        dv[:, 2] = gz + push * vz + lz
         dm = -held.mdot_kg_s
-        if np.any(held.thruster_divert):
-            use = norm(lateral) * m / (ic.kill_vehicle.divert_isp_s * G0_M_S2)
+        if held.any_divert:
+            use = np.sqrt(lx * lx + ly * ly + lz * lz) * m / (ic.kill_vehicle.divert_isp_s
+                                                             * G0_M_S2)
             dm = dm - np.where(held.thruster_divert & (m > self.dry_mass_kg), use, 0.0)
         return v, dv, dm
 

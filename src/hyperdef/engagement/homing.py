@@ -180,8 +180,8 @@ def _zem_gains(tgo_s: np.ndarray, nav_ratio: float, tau_s: float):
         p = np.zeros_like(tgo_s)
     else:
         x = tgo_s / tau_s
-        p, _ = _p_and_q(x)
-        n_x = optimal_nav_ratio(x)
+        p, q = _p_and_q(x)
+        n_x = 6.0 * p / (x * q)  # optimal_nav_ratio(x), sharing p and q
     # T^2 (e^-x + x - 1) / t_go^2 = p(x)
     return n_x / tgo_s**2, n_x / tgo_s, -n_x * p, 0.5 * n_x
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from hyperdef.core.dynamics import approx_altitude_m
 from hyperdef.core.frames import (
     ecef_to_lla,
     enu_rotation,
@@ -327,11 +328,29 @@ class _Run:
         self.t_pip = np.full(n, np.nan)
         self.pip = np.full((n, 3), np.nan)
         self.t_begin = flight.t_launch.copy()
+        self._target_cache = None
 
     # ---------------------------------------------------------------- target knowledge
-    def _uplink(self, idx: np.ndarray) -> None:
+    def _target(self, idx: np.ndarray, t_s: float):
+        """True target state of draws ``idx`` at the common time ``t_s``.
+
+        Draws share the clock, so the state depends only on the object: it is
+        interpolated once per distinct object (and per time, cached) and gathered.
+        """
+        if self._target_cache is None or self._target_cache[0] != t_s:
+            objects = np.unique(self.obj[self.active | (self.t_begin <= t_s)])
+            lookup = np.full(self.traj.n_objects, -1)
+            lookup[objects] = np.arange(objects.size)
+            self._target_cache = (t_s, lookup, *self.traj.state_at(objects, t_s))
+        _, lookup, r, v, a = self._target_cache
+        k = lookup[self.obj[idx]]
+        if np.any(k < 0):  # an object not cached (cannot happen in a run; kept safe)
+            return self.traj.state_at(self.obj[idx], t_s)
+        return r[k], v[k], a[k]
+
+    def _uplink(self, idx: np.ndarray, sel: slice | np.ndarray | None = None) -> None:
         """Refresh the target estimate of draws ``idx`` whose uplink is due."""
-        due = idx[self.t >= self.next_uplink[idx] - 1e-9]
+        due = idx[self.t >= self.next_uplink[idx if sel is None else sel] - 1e-9]
         if due.size == 0:
             return
         up = self.opt.uplink
@@ -349,7 +368,7 @@ class _Run:
     def _estimate(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Target position and velocity estimated for now (uplinked, predicted forward)."""
         if self.opt.ideal:
-            r, v, _ = self.traj.state_at(self.obj[idx], self.t)
+            r, v, _ = self._target(idx, self.t)
             return r, v
         dt = (self.t - self.est_t[idx])[:, None]
         a = self.est_a[idx]
@@ -363,47 +382,53 @@ class _Run:
         if idx.size == 0:  # every remaining draw waits for its start
             self.t = float(np.min(self.t_begin[waiting]))
             return
-        r_t, v_t, a_t = self.traj.state_at(self.obj[idx], t)
-        r_m, v_m = fl.r[idx], fl.v[idx]
+        # a slice gathers and scatters 15x faster than an index array of every draw
+        sel = slice(None) if idx.size == self.obj.size else idx
+        r_t, v_t, a_t = self._target(sel, t)
+        r_m, v_m = fl.r[sel], fl.v[sel]
         rel, vrel = r_t - r_m, v_t - v_m
         rng_m = norm(rel)
         u = rel / np.maximum(rng_m, 1e-9)[:, None]
-        separated = fl.separated(t, idx)
+        separated = fl.separated(t, sel)
         in_view = (separated & (rng_m <= self.ic.seeker.acquisition_range_m)
                    & (off_boresight_cos(v_m, u) >= math.cos(self.ic.seeker.gimbal_limit_rad)))
         tracking = in_view
-        self._uplink(idx)
+        self._uplink(idx, sel)
         env = environment_acceleration(r_m, v_m)
-        command = np.zeros((idx.size, 3))
         range_rate = dot(rel, vrel) / np.maximum(rng_m, 1e-9)
         tgo_now = rng_m / np.maximum(-range_rate, 1.0)
 
-        mid = ~tracking
-        if mid.any():
+        if tracking.all():
+            command = self._terminal(idx, sel, u, rng_m, range_rate, a_t - env, tgo_now)
+        else:
+            command = np.zeros((idx.size, 3))
+            mid = ~tracking
             command[mid] = self._midcourse(idx[mid], r_m[mid], v_m[mid], env[mid], t)
-        if tracking.any():
-            command[tracking] = self._terminal(
-                idx[tracking], u[tracking], rng_m[tracking], range_rate[tracking],
-                a_t[tracking] - env[tracking], tgo_now[tracking], v_m[tracking])
-        command = limit_lateral(command, v_m, fl.available_accel(t, idx))
+            if tracking.any():
+                it = idx[tracking]
+                command[tracking] = self._terminal(
+                    it, it, u[tracking], rng_m[tracking], range_rate[tracking],
+                    a_t[tracking] - env[tracking], tgo_now[tracking])
+        command = limit_lateral(command, v_m, fl.available_accel(t, sel))
 
         h = opt.dt_midcourse_s
         if np.any(tracking | (tgo_now < opt.terminal_window_s + opt.dt_midcourse_s)):
             h = opt.dt_terminal_s
         next_launch = float(np.min(self.t_begin[waiting], initial=np.inf))
-        h = min(h, fl.next_event_s(t, idx) - t, float(np.max(self.t_end[idx])) - t,
+        h = min(h, fl.next_event_s(t, sel) - t, float(np.max(self.t_end[sel])) - t,
                 next_launch - t)
         h = max(h, 1e-6)
-        fl.step(idx, h, fl.held(t, idx, command))
+        fl.step(sel, h, fl.held(t, sel, command))
         self.t = t = t + h
-        fl.drop_stages(t, idx)
+        fl.drop_stages(t, sel)
 
-        r_t1, v_t1, _ = self.traj.state_at(self.obj[idx], t)
-        rel1, vrel1 = r_t1 - fl.r[idx], v_t1 - fl.v[idx]
+        r_t1, v_t1, _ = self._target(sel, t)
+        r_m1 = fl.r[sel]
+        rel1, vrel1 = r_t1 - r_m1, v_t1 - fl.v[sel]
         closing_before = dot(rel, vrel) < 0.0
         opening_after = dot(rel1, vrel1) >= 0.0
         crossing = closing_before & opening_after
-        self._track_minimum(idx, rng_m, t - h)
+        self._track_minimum(idx, sel, rng_m, t - h)
         accept = np.zeros(idx.size, dtype=bool)
         if crossing.any():
             c = np.flatnonzero(crossing)
@@ -412,10 +437,11 @@ class _Run:
             accept[c[ok]] = True
             self._finish_intercept(idx[c[ok]], miss[ok], (t - h) + s[ok] * h)
         # the interceptor came back to the ground, or ran out of time
-        alt = ecef_to_lla(fl.r[idx])[:, 2]
+        alt = approx_altitude_m(r_m1)
         crashed = (alt < -100.0) & ~accept
-        timed_out = (t >= self.t_end[idx] - 1e-9) & ~accept
-        self._finish_without_intercept(idx[crashed | timed_out])
+        timed_out = (t >= self.t_end[sel] - 1e-9) & ~accept
+        if np.any(crashed | timed_out):
+            self._finish_without_intercept(idx[crashed | timed_out])
 
     def _midcourse(self, idx, r_m, v_m, env, t) -> np.ndarray:
         """First stage: hold the fly-out path the launch elevation was chosen on. Then
@@ -451,25 +477,23 @@ class _Run:
         dt = (t_s - self.est_t[idx])[:, None]
         return self.est_r[idx] + self.est_v[idx] * dt + 0.5 * self.est_a[idx] * dt * dt
 
-    def _terminal(self, idx, u_true, rng_m, range_rate, a_target_rel, tgo, v_m) -> np.ndarray:
+    def _terminal(self, idx, sel, u_true, rng_m, range_rate, a_target_rel, tgo) -> np.ndarray:
+        """Homing command of draws ``idx`` (``sel``: the same draws, maybe as a slice)."""
         opt = self.opt
-        newly = ~self.acquired[idx]
+        newly = ~self.acquired[sel]
         if newly.any():
             self.acquired[idx[newly]] = True
             self.t_acquire[idx[newly]] = self.t
         if opt.ideal or self.ic.seeker.angle_noise_rad == 0.0:
-            u, u_rate = u_true, None
+            r_t, v_t, _ = self._target(sel, self.t)
+            rel = r_t - self.flight.r[sel]
+            vrel = v_t - self.flight.v[sel]
         else:
             u_meas = measure_line_of_sight(u_true, self.ic.seeker.angle_noise_rad, self.rng)
-            start = ~self.los.started[idx]
+            start = ~self.los.started[sel]
             if start.any():
                 self.los.start(idx[start], u_meas[start], np.zeros((int(start.sum()), 3)))
-            u, u_rate = self.los.update(idx, u_meas, self.opt.dt_terminal_s)
-        if u_rate is None:
-            r_t, v_t, _ = self.traj.state_at(self.obj[idx], self.t)
-            rel = r_t - self.flight.r[idx]
-            vrel = v_t - self.flight.v[idx]
-        else:
+            u, u_rate = self.los.update(sel, u_meas, self.opt.dt_terminal_s)
             u = u / norm(u)[:, None]
             rel = rng_m[:, None] * u
             vrel = range_rate[:, None] * u + rng_m[:, None] * perpendicular(u_rate, u)
@@ -478,10 +502,10 @@ class _Run:
             a_target = a_target + opt.target_accel_sigma_m_s2 * self.rng.standard_normal(
                 a_target.shape)
         return terminal_command(opt.law, opt.nav_ratio, self.ic.time_constant_s, rel, vrel,
-                                a_target, self.flight.a_lat[idx], tgo)
+                                a_target, self.flight.a_lat[sel], tgo)
 
-    def _track_minimum(self, idx, rng_m, t) -> None:
-        closer = rng_m < self.min_range[idx]
+    def _track_minimum(self, idx, sel, rng_m, t) -> None:
+        closer = rng_m < self.min_range[sel]
         self.min_range[idx[closer]] = rng_m[closer]
         self.t_min_range[idx[closer]] = t
 
