@@ -1,0 +1,1 @@
+"""Tracking: batched filters, motion and measurement models, IMM, association, tracks."""
