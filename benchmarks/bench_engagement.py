@@ -33,7 +33,7 @@ import time
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from hyperdef.engagement.flight import environment_acceleration, norm, perpendicular
+from hyperdef.engagement.flight import environment_acceleration, norm
 from hyperdef.engagement.guidance import limit_lateral, terminal_command
 from hyperdef.engagement.interceptor import GPI_CLASS
 from hyperdef.engagement.simulate import (

@@ -1,4 +1,4 @@
-"""Command-line interface: ``hyperdef fly ...`` and ``hyperdef homing ...``.
+"""Command-line interface: ``hyperdef fly ...``, ``hyperdef homing ...``, ``hyperdef coverage ...``.
 
 A thin layer over the Python API: it parses degrees at the edge, converts them to
 radians, calls :func:`hyperdef.threats.fly`, and writes or prints what comes back. No
@@ -372,6 +372,102 @@ def _homing(law: str, nav_ratio: float, time_constant_s: float, flight_time_s: f
         outputs["plot"] = os.path.abspath(plot)
     result["outputs"] = outputs
     return result
+
+
+@app.command()
+def coverage(
+    sensors_file: Annotated[Path, typer.Argument(
+        metavar="SENSORS.yaml", help="Sensors file (see scenarios/sensors_example.yaml).",
+        show_default=False)],
+    # a plain string checked here, so a bad kind is one "error:" line like the rest
+    threat: Annotated[str, typer.Option(
+        "--threat", metavar="{" + ",".join(THREAT_KINDS) + "}", show_default=False,
+        help="Threat kind: " + ", ".join(THREAT_KINDS) + ".")],
+    launch: Annotated[str, typer.Option(
+        "--from", metavar="LAT,LON", show_default=False,
+        help="Launch point, geodetic latitude and longitude in degrees.")],
+    aim: Annotated[str, typer.Option(
+        "--to", metavar="LAT,LON", show_default=False,
+        help="Aim point, geodetic latitude and longitude in degrees.")],
+    seed: Annotated[int, typer.Option(
+        "--seed", metavar="N", help="Seed of the sensors' random draws.")] = 0,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", metavar="FILE.png", show_default=False,
+        help="Write the coverage timeline (one row per sensor) here.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object on stdout and nothing else.")] = False,
+) -> None:
+    """Fly one nominal threat past the sensors: first detection, coverage, warning time."""
+    try:
+        result = _coverage(sensors_file, threat, launch, aim, seed, plot)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        _print_coverage(result)
+
+
+def _coverage(sensors_file: Path, threat: str, launch: str, aim: str, seed: int,
+              plot: Path | None) -> dict[str, Any]:
+    """Validate, load the sensors, fly, report and plot; return the JSON object."""
+    from hyperdef.sensors.config import load_sensors
+    from hyperdef.sensors.coverage import coverage_report
+
+    if threat not in THREAT_KINDS:
+        raise InputError(f"--threat: unknown kind {threat!r}; allowed: "
+                         + ", ".join(THREAT_KINDS))
+    launch_deg = parse_lat_lon(launch, "--from")
+    aim_deg = parse_lat_lon(aim, "--to")
+    if seed < 0:
+        raise InputError(f"--seed: {seed} must be a non-negative integer")
+    if plot is not None:
+        check_output_path(plot, (".png",), "--plot")
+    sensors = load_sensors(sensors_file)
+    with _status(f"flying {threat} ..."):
+        trajectory = fly_threat(threat, np.radians(launch_deg), np.radians(aim_deg))
+    with _status("observing ..."):
+        rows = coverage_report(sensors, trajectory, np.random.default_rng(seed))
+    summary = summarize(trajectory, 0)
+    summary.update({"launch": list(launch_deg), "aim": list(aim_deg)})
+    outputs: dict[str, str] = {}
+    if plot is not None:
+        from hyperdef.report.coverage_plots import plot_coverage
+
+        with _status("plotting ..."):
+            plot_coverage(plot, rows, summary["flight_time_s"],
+                          title=f"{threat}: {launch_deg[0]:g},{launch_deg[1]:g} -> "
+                                f"{aim_deg[0]:g},{aim_deg[1]:g} (seed {seed})")
+        outputs["plot"] = os.path.abspath(plot)
+    return {"threat": summary, "seed": seed, "sensors": rows, "outputs": outputs}
+
+
+def _print_coverage(result: dict[str, Any]) -> None:
+    """One row per sensor on stdout (the --json object, abridged)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = result["threat"]
+    table = Table(title=f"{t['kind']}: {t['range_km']:,.0f} km, {t['flight_time_s']:,.0f} s "
+                        f"to impact (times from launch, seed {result['seed']})",
+                  title_justify="left")
+    for name in ("sensor", "kind", "node", "first det. s", "range km", "alt km",
+                 "coverage s", "warning s"):
+        table.add_column(name, justify="left" if name in ("sensor", "kind", "node")
+                         else "right")
+    for row in result["sensors"]:
+        table.add_row(row["sensor_id"], row["kind"], row["node"],
+                      _fmt(row["first_detection_s"], ",.0f"),
+                      _fmt(row["first_detection_range_km"], ",.0f"),
+                      _fmt(row["first_detection_alt_km"], ",.1f"),
+                      _fmt(row["coverage_s"], ",.0f"), _fmt(row["warning_time_s"], ",.0f"))
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: room for every sensor id
+        console.width = max(console.width, 120)
+    console.print(table)
+    for name, path in result["outputs"].items():
+        console.print(f"wrote {name} {path}")
 
 
 def main() -> None:
