@@ -1,4 +1,4 @@
-"""Command-line interface: ``hyperdef fly ...``, ``hyperdef homing ...``, ``hyperdef coverage ...``.
+"""Command-line interface: ``hyperdef fly | homing | coverage | engage | flyout ...``.
 
 A thin layer over the Python API: it parses degrees at the edge, converts them to
 radians, calls :func:`hyperdef.threats.fly`, and writes or prints what comes back. No
@@ -468,6 +468,204 @@ def _print_coverage(result: dict[str, Any]) -> None:
     console.print(table)
     for name, path in result["outputs"].items():
         console.print(f"wrote {name} {path}")
+
+
+@app.command()
+def engage(
+    interceptor: Annotated[str, typer.Option(
+        "--interceptor", metavar="{gpi,sm6}", show_default=False,
+        help="Interceptor class: gpi (glide-phase, hit-to-kill) or sm6 (terminal, aero).")],
+    threat: Annotated[str, typer.Option(
+        "--threat", metavar="{" + ",".join(THREAT_KINDS) + "}", show_default=False,
+        help="Threat kind.")],
+    launch: Annotated[str, typer.Option(
+        "--from", metavar="LAT,LON", show_default=False, help="Threat launch point, deg.")],
+    aim: Annotated[str, typer.Option(
+        "--to", metavar="LAT,LON", show_default=False, help="Threat aim point, deg.")],
+    site: Annotated[str, typer.Option(
+        "--site", metavar="LAT,LON", show_default=False,
+        help="Interceptor launch site, deg.")],
+    maneuver: Annotated[Maneuver, typer.Option(
+        "--maneuver", help="Glide manoeuvre (hgv only).")] = Maneuver.none,
+    ready_s: Annotated[float, typer.Option(
+        "--ready", metavar="S",
+        help="Earliest interceptor launch, s after the threat's launch.")] = 0.0,
+    law: Annotated[str, typer.Option(
+        "--law", metavar="{" + ",".join(GUIDANCE_LAWS) + "}", help="Terminal law.")] = "zem",
+    nav_ratio: Annotated[float, typer.Option(
+        "--nav-ratio", metavar="N", help="Navigation ratio of pn and apn.")] = 4.0,
+    draws: Annotated[int, typer.Option(
+        "--draws", metavar="N", help="Monte Carlo draws.")] = 100,
+    launch_spread_s: Annotated[float, typer.Option(
+        "--launch-spread", metavar="S",
+        help="Each draw's threat launches up to S s late (uniform).")] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Root seed.")] = 0,
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="FILE.parquet", show_default=False,
+        help="Write one record per draw here.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object on stdout and nothing else.")] = False,
+) -> None:
+    """Monte Carlo engagements of one interceptor class against one threat."""
+    try:
+        result = _engage(interceptor, threat, launch, aim, site, maneuver.value, ready_s,
+                         law, nav_ratio, draws, launch_spread_s, seed, out)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        _print_engagement(result)
+
+
+def _engage(interceptor: str, threat: str, launch: str, aim: str, site: str, maneuver: str,
+            ready_s: float, law: str, nav_ratio: float, draws: int, launch_spread_s: float,
+            seed: int, out: Path | None) -> dict[str, Any]:
+    """Validate, fly the threats, run the engagements; return the JSON object."""
+    from hyperdef.engagement.interceptor import INTERCEPTORS
+    from hyperdef.engagement.simulate import EngagementOptions, check_options, engage
+
+    if interceptor not in INTERCEPTORS:
+        raise InputError(f"--interceptor: unknown class {interceptor!r}; allowed: "
+                         + ", ".join(INTERCEPTORS))
+    if threat not in THREAT_KINDS:
+        raise InputError(f"--threat: unknown kind {threat!r}; allowed: "
+                         + ", ".join(THREAT_KINDS))
+    launch_deg = parse_lat_lon(launch, "--from")
+    aim_deg = parse_lat_lon(aim, "--to")
+    site_deg = parse_lat_lon(site, "--site")
+    if not (math.isfinite(ready_s) and ready_s >= 0.0):
+        raise InputError(f"--ready: {ready_s:g} s must be a number >= 0")
+    if not (math.isfinite(launch_spread_s) and launch_spread_s >= 0.0):
+        raise InputError(f"--launch-spread: {launch_spread_s:g} s must be a number >= 0")
+    if not 1 <= draws <= 100_000:
+        raise InputError(f"--draws: {draws} must be between 1 and 100000")
+    if seed < 0:
+        raise InputError(f"--seed: {seed} must be a non-negative integer")
+    options = check_options(EngagementOptions(law=law, nav_ratio=nav_ratio))
+    if out is not None:
+        check_output_path(out, (".parquet",), "--out")
+    threat_rng, engage_rng = (np.random.default_rng(s)
+                              for s in np.random.SeedSequence(seed).spawn(2))
+    t_launch = threat_rng.uniform(0.0, launch_spread_s, draws)
+    with _status(f"flying {draws} {threat} ..."):
+        trajectory = fly_threat(threat, np.radians(launch_deg), np.radians(aim_deg),
+                                maneuver=maneuver, t_launch_s=t_launch, rng=threat_rng)
+    site_lla = np.radians([site_deg[0], site_deg[1], 0.0])
+    with _status(f"engaging with {draws} interceptors ..."):
+        result = engage(INTERCEPTORS[interceptor], trajectory, target_index=np.arange(draws),
+                        site_lla=site_lla, t_launch_s=ready_s, options=options,
+                        rng=engage_rng)
+    outputs: dict[str, str] = {}
+    if out is not None:
+        import pyarrow.parquet as pq
+
+        with atomic_output(out) as tmp:
+            pq.write_table(result.to_table(), tmp)
+        outputs["out"] = os.path.abspath(out)
+    pk, low, high = result.kill_probability()
+    flown = np.isfinite(result.miss_m)
+
+    def stat(values: np.ndarray, q: float) -> float | None:
+        values = values[np.isfinite(values)]
+        return float(np.percentile(values, q)) if values.size else None
+
+    return {
+        "interceptor": INTERCEPTORS[interceptor].name,
+        "threat": summarize(trajectory, 0),
+        "site": list(site_deg),
+        "law": law,
+        "nav_ratio": nav_ratio,
+        "draws": draws,
+        "seed": seed,
+        "kill_probability": pk,
+        "kill_probability_95": [low, high],
+        "statuses": result.counts(),
+        "miss_m_median": stat(result.miss_m[flown], 50),
+        "miss_m_p90": stat(result.miss_m[flown], 90),
+        "time_of_flight_s_median": stat(result.t_intercept_s - result.t_launch_s, 50),
+        "outputs": outputs,
+    }
+
+
+def _print_engagement(r: dict[str, Any]) -> None:
+    typer.echo(f"{r['interceptor']} against {r['threat']['kind']} "
+               f"({r['threat']['range_km']:,.0f} km), {r['draws']} draws, law {r['law']}")
+    typer.echo(f"kill probability {r['kill_probability']:.3f} "
+               f"(95% {r['kill_probability_95'][0]:.3f}-{r['kill_probability_95'][1]:.3f})")
+    typer.echo("statuses: " + ", ".join(f"{k} {v}" for k, v in r["statuses"].items() if v))
+    typer.echo(f"miss median {_fmt(r['miss_m_median'], ',.2f', ' m')}, "
+               f"90th percentile {_fmt(r['miss_m_p90'], ',.2f', ' m')}; "
+               f"time of flight median {_fmt(r['time_of_flight_s_median'], ',.0f', ' s')}")
+    for name, path in r["outputs"].items():
+        typer.echo(f"wrote {name} {path}")
+
+
+@app.command()
+def flyout(
+    interceptor: Annotated[str, typer.Option(
+        "--interceptor", metavar="{gpi,sm6}", show_default=False,
+        help="Interceptor class.")],
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", metavar="FILE.png", show_default=False,
+        help="Draw the fan (time of flight over range and altitude) here.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object on stdout and nothing else.")] = False,
+) -> None:
+    """The fly-out fan of an interceptor class: reach, ceiling and times of flight."""
+    try:
+        result = _flyout(interceptor, plot)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(f"{result['interceptor']}: burnout {result['burnout_time_s']:.0f} s, "
+                   f"max range {result['max_range_km']:,.0f} km, "
+                   f"max altitude {result['max_alt_km']:,.0f} km")
+        for row in result["time_of_flight_s"]:
+            typer.echo(f"  {row['range_km']:>6,.0f} km at {row['alt_km']:>4.0f} km: "
+                       f"{_fmt(row['time_s'], ',.0f', ' s')}")
+        for name, path in result["outputs"].items():
+            typer.echo(f"wrote {name} {path}")
+
+
+def _flyout(interceptor: str, plot: Path | None) -> dict[str, Any]:
+    from hyperdef.engagement.flyout import flyout_table
+    from hyperdef.engagement.interceptor import INTERCEPTORS
+
+    if interceptor not in INTERCEPTORS:
+        raise InputError(f"--interceptor: unknown class {interceptor!r}; allowed: "
+                         + ", ".join(INTERCEPTORS))
+    if plot is not None:
+        check_output_path(plot, (".png",), "--plot")
+    ic = INTERCEPTORS[interceptor]
+    with _status(f"flying the {ic.name} fan ..."):
+        table = flyout_table(ic)
+    probes = [(r, h) for r in (50.0, 100.0, 200.0, 400.0, 800.0) for h in (20.0, 40.0)]
+    times = table.time_to(np.array([p[0] for p in probes]) * 1e3,
+                          np.array([p[1] for p in probes]) * 1e3)
+    outputs: dict[str, str] = {}
+    if plot is not None:
+        from hyperdef.report.engagement_plots import plot_flyout
+
+        plot_flyout(table, plot)
+        outputs["plot"] = os.path.abspath(plot)
+    return {
+        "interceptor": ic.name,
+        "burnout_time_s": ic.burnout_time_s,
+        "launch_mass_kg": ic.launch_mass_kg,
+        "max_range_km": table.max_range_m / 1e3,
+        "max_alt_km": table.max_alt_m / 1e3,
+        "intercept_alt_km": [ic.intercept_alt_min_m / 1e3, ic.intercept_alt_max_m / 1e3],
+        "time_of_flight_s": [
+            {"range_km": r, "alt_km": h, "time_s": None if not np.isfinite(t) else float(t)}
+            for (r, h), t in zip(probes, times, strict=True)
+        ],
+        "outputs": outputs,
+    }
 
 
 def main() -> None:

@@ -6,16 +6,18 @@ follows its recorded truth, interpolated). All draws advance together on one clo
 
 * **Launch** (:func:`engage`): fire control picks the predicted intercept point (PIP)
   from the class's fly-out table: the earliest point of the target's path, inside the
-  class's intercept altitude band, that the interceptor can reach in time; no such point
-  ends the draw as ``out_of_envelope`` without flying. It fires when the time of flight
-  to the PIP equals the target's time to it, at the table's launch elevation, on the
-  bearing to the PIP.
-* **Boost**: while its first stage burns the interceptor holds the fly-out path its
-  launch elevation was chosen on (the fan's powered ascent).
+  class's intercept altitude band and outside :data:`UNPREDICTABLE_PHASES`, that the
+  interceptor can reach in time; no such point ends the draw as ``out_of_envelope``
+  without flying. It fires when the time of flight to the PIP equals the target's time
+  to it, at the table's launch elevation, on the bearing to the PIP.
+* **Boost**: while its stages burn the interceptor holds the fly-out path its launch
+  elevation was chosen on (the fan's powered ascent).
 * **Midcourse**: at the uplink rate the fire-control radar sends a target estimate (truth
-  delayed by the latency, with Gaussian position and velocity errors); from the second
-  stage on the interceptor predicts it forward and flies the zero-effort-miss law on it, which
-  steers the interceptor's free-fall path through the predicted intercept point.
+  delayed by the latency, with Gaussian position and velocity errors). The PIP is the
+  latest estimate predicted to the planned intercept time (a terminal run, which has no
+  fly-out plan, recomputes that time for the kill vehicle's speed). Once the time to go
+  falls below ``midcourse_window_s`` the kill vehicle flies the zero-effort-miss law to
+  the PIP with gravity compensation.
 * **Handover**: once the kill vehicle has separated and the target is within the seeker's
   acquisition range and gimbal limit, the seeker locks on and terminal homing begins
   (PN, APN or the optimal ZEM law) on filtered noisy line-of-sight angles, with range
@@ -64,6 +66,7 @@ from hyperdef.engagement.flyout import FlyoutTable, flyout_table, line_holding_c
 from hyperdef.engagement.guidance import (
     limit_lateral,
     midcourse_command,
+    predicted_intercept_point,
     terminal_command,
 )
 from hyperdef.engagement.homing import GUIDANCE_LAWS
@@ -74,10 +77,13 @@ from hyperdef.engagement.seeker import (
     off_boresight_cos,
 )
 from hyperdef.errors import InputError
-from hyperdef.threats.trajectory import Trajectory
+from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
 
 #: outcomes of one engagement
 STATUSES = ("hit", "miss", "seeker_never_acquired", "out_of_propellant", "out_of_envelope")
+
+#: how long the sideways part of an uplinked target acceleration is extrapolated, s
+ACCEL_HORIZON_S = 0.0
 
 #: a range minimum farther than this before kill-vehicle separation is a passing
 #: geometry, not the intercept: the flight goes on
@@ -128,6 +134,11 @@ class EngagementOptions:
         Error (per component) of the target acceleration estimate used by APN and ZEM.
     ideal : bool
         Perfect information: no seeker noise, exact target state, no uplink delay.
+    midcourse_window_s : float
+        After burnout the kill vehicle coasts until its time to go to the PIP falls
+        below this, s, and only then spends divert on midcourse corrections: a PIP
+        predicted minutes ahead moves by tens of km as the target's path unfolds, and
+        chasing it early wastes the divert budget.
     """
 
     law: str = "zem"
@@ -140,6 +151,7 @@ class EngagementOptions:
     los_filter_memory: float = 0.8
     target_accel_sigma_m_s2: float = 0.0
     ideal: bool = False
+    midcourse_window_s: float = 60.0
 
 
 def check_options(options: EngagementOptions) -> EngagementOptions:
@@ -154,6 +166,7 @@ def check_options(options: EngagementOptions) -> EngagementOptions:
         if not (math.isfinite(value) and value > 0.0):
             raise InputError(f"{name}: {value:g} must be a finite number > 0")
     non_negative = (("terminal_window_s", options.terminal_window_s),
+                    ("midcourse_window_s", options.midcourse_window_s),
                     ("uplink.latency_s", options.uplink.latency_s),
                     ("uplink.position_sigma_m", options.uplink.position_sigma_m),
                     ("uplink.velocity_sigma_m_s", options.uplink.velocity_sigma_m_s),
@@ -329,6 +342,8 @@ class _Run:
         self.pip = np.full((n, 3), np.nan)
         self.t_begin = flight.t_launch.copy()
         self._target_cache = None
+        #: recompute the PIP time for the coasting vehicle (no fly-out plan to keep)
+        self.replan = False
 
     # ---------------------------------------------------------------- target knowledge
     def _target(self, idx: np.ndarray, t_s: float):
@@ -444,38 +459,66 @@ class _Run:
             self._finish_without_intercept(idx[crashed | timed_out])
 
     def _midcourse(self, idx, r_m, v_m, env, t) -> np.ndarray:
-        """First stage: hold the fly-out path the launch elevation was chosen on. Then
-        fly through the predicted intercept point (thrust-vector control while the upper
-        stages burn, divert or fins after)."""
+        """Boost: hold the fly-out path the launch elevation was chosen on (the zero-effort
+        miss of a coasting body says nothing useful while the motors still add speed).
+        After burnout: fly through the predicted intercept point (divert or fins)."""
         command = line_holding_command(self.flight, t, idx)
         fl = self.flight
-        guided = t - fl.t_launch[idx] >= fl.schedule.end_s[0] - 1e-9
+        guided = fl.separated(t, idx)
         if guided.any():
             g = idx[guided]
             separated = fl.separated(t, g)
-            if separated.any():
+            if self.replan and separated.any():
                 self._refresh_pip(g[separated], r_m[guided][separated],
                                   v_m[guided][separated])
-            command[guided] = midcourse_command(r_m[guided], v_m[guided], self.pip[g],
-                                                self.t_pip[g] - t, env[guided])
+            elif not self.opt.ideal:  # the planned intercept time, the latest estimate
+                self.pip[g] = self._predict(g, self.t_pip[g])
+            tgo = self.t_pip[g] - t
+            correct = tgo <= self.opt.midcourse_window_s
+            command[guided] = np.where(correct[:, None], midcourse_command(
+                r_m[guided], v_m[guided], self.pip[g], tgo, env[guided]), 0.0)
         return command
 
     def _refresh_pip(self, idx, r_m, v_m, iterations: int = 3) -> None:
-        """Move the PIP to where the target will be when the coasting interceptor gets there."""
+        """Move the PIP to where the target will be when the coasting interceptor gets there.
+
+        Starts from the constant-velocity collision triangle and refines it on the
+        predicted path; the time to go is kept within the engagement's flight time, so a
+        target faster than the interceptor (no collision course) cannot run it away.
+        """
         speed = np.maximum(norm(v_m), 1.0)
-        t_pip = self.t_pip[idx]
+        r_e, v_e = self._estimate(idx)
+        _, tgo = predicted_intercept_point(r_e, v_e, r_m, speed)
+        limit = self.opt.max_flight_time_s
+        t_pip = self.t + np.clip(tgo, 0.0, limit)
         for _ in range(iterations):
             pip = self._predict(idx, t_pip)
-            t_pip = self.t + norm(pip - r_m) / speed
+            t_pip = self.t + np.clip(norm(pip - r_m) / speed, 0.0, limit)
         self.t_pip[idx] = t_pip
         self.pip[idx] = self._predict(idx, t_pip)
 
     def _predict(self, idx, t_s) -> np.ndarray:
-        """Target position predicted from the current estimate to times ``t_s``."""
+        """Target position predicted from the current estimate to times ``t_s``.
+
+        The vertical part of the estimated acceleration (gravity, and the pull that keeps
+        a glider on its curved path) and its part along the horizontal velocity (drag,
+        thrust) are extrapolated over the whole horizon; the sideways part (a turn, a
+        weave) only for :data:`ACCEL_HORIZON_S` seconds: a manoeuvre seen now does not
+        persist unchanged for minutes, and a weave averages out.
+        """
         if self.opt.ideal:
             return self.traj.state_at(self.obj[idx], t_s)[0]
         dt = (t_s - self.est_t[idx])[:, None]
-        return self.est_r[idx] + self.est_v[idx] * dt + 0.5 * self.est_a[idx] * dt * dt
+        da = np.clip(dt, 0.0, ACCEL_HORIZON_S)
+        r, v, a = self.est_r[idx], self.est_v[idx], self.est_a[idx]
+        up = r / norm(r)[:, None]
+        vertical = dot(a, up)[:, None] * up
+        along = perpendicular(v, up)
+        along /= np.maximum(norm(along), 1e-9)[:, None]
+        tangential = dot(a, along)[:, None] * along
+        steady = vertical + tangential
+        return (r + v * dt + 0.5 * steady * dt * dt
+                + (a - steady) * (da * dt - 0.5 * da * da))
 
     def _terminal(self, idx, sel, u_true, rng_m, range_rate, a_target_rel, tgo) -> np.ndarray:
         """Homing command of draws ``idx`` (``sel``: the same draws, maybe as a slice)."""
@@ -560,6 +603,19 @@ def _check_targets(trajectory: Trajectory, target_index, n_draws: int) -> np.nda
     return obj
 
 
+#: flight phases fire control does not plan an intercept in
+UNPREDICTABLE_PHASES = (PHASE_CODE["boost"], PHASE_CODE["pullout"])
+
+
+def _unpredictable(trajectory: Trajectory, obj: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """True where the object is in one of :data:`UNPREDICTABLE_PHASES` at the given times."""
+    key = trajectory._time_key()
+    span = trajectory._key_span()
+    j = np.searchsorted(key, t_s + obj * span, side="right") - 1
+    j = np.clip(j, trajectory.offsets[obj], trajectory.offsets[obj + 1] - 1)
+    return np.isin(trajectory.phase[j], UNPREDICTABLE_PHASES)
+
+
 def choose_intercept(table: FlyoutTable, trajectory: Trajectory, target_index: np.ndarray,
                      t_launch_s: np.ndarray, site_lla: np.ndarray, *, horizon_s: float = 900.0,
                      step_s: float = 1.0, alt_window_m: tuple[float, float] = (0.0, np.inf)
@@ -568,8 +624,8 @@ def choose_intercept(table: FlyoutTable, trajectory: Trajectory, target_index: n
 
     For launch at t_L, the target at time t_L + tau is reachable if the fly-out table's
     time to that point's ground range and altitude is at most tau. The earliest such
-    tau on a ``step_s`` grid, with the target's altitude inside ``alt_window_m``, is the
-    intercept.
+    tau on a ``step_s`` grid, with the target's altitude inside ``alt_window_m`` and not
+    in an :data:`UNPREDICTABLE_PHASES` phase, is the intercept.
 
     Returns
     -------
@@ -594,6 +650,9 @@ def choose_intercept(table: FlyoutTable, trajectory: Trajectory, target_index: n
     need = table.time_to(ground, np.maximum(lla[:, 2], 0.0)).reshape(n, k)
     slack = taus[None, :] - need  # >= 0: reachable in time
     in_window = (lla[:, 2] >= max(alt_window_m[0], 0.0)) & (lla[:, 2] <= alt_window_m[1])
+    # no intercept planned on a burning booster or a glider pulling out of its climb:
+    # neither path can be predicted from a track
+    in_window &= ~_unpredictable(trajectory, obj, np.minimum(tq, end))
     slack = np.where((tq <= end).reshape(n, k) & in_window.reshape(n, k), slack, np.nan)
     ok = slack >= 0.0
     first = np.argmax(ok, axis=1)
@@ -762,5 +821,6 @@ def engage_terminal(interceptor: InterceptorClass, trajectory: Trajectory, *, ta
     rel, vrel = r_t - flight.r, v_t - flight.v
     run.t_pip = t_start + norm(rel) / np.maximum(-dot(rel, vrel) / norm(rel), 1.0)
     run.pip = trajectory.state_at(obj, run.t_pip)[0]
+    run.replan = True
     run.run()
     return run.result(t_start)
