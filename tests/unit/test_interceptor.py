@@ -162,3 +162,30 @@ def test_divert_budget_follows_the_rocket_equation():
     expected = kv.divert_isp_s * G0_M_S2 * math.log(kv.mass_kg / (kv.mass_kg - 8.0))
     assert kv.divert_delta_v_m_s == pytest.approx(expected)
     assert SM6_CLASS.kill_vehicle.divert_delta_v_m_s == math.inf
+
+
+def test_aero_limit_follows_dynamic_pressure_and_thrusters_do_not():
+    """Fleeman ch. 2: q S C_N,max / m, capped by the load limit; divert thrust is altitude-free."""
+    from hyperdef.core.atmosphere import ussa76
+    from hyperdef.core.frames import lla_to_ecef
+
+    alts = np.array([5e3, 20e3, 30e3, 60e3])
+    r = lla_to_ecef(np.column_stack([np.zeros(4), np.zeros(4), alts]))
+    v = np.tile([0.0, 1500.0, 0.0], (4, 1))
+    kv_sm6 = SM6_CLASS.kill_vehicle.mass_kg
+    sm6 = InterceptorFlight(SM6_CLASS, r, v, np.full(4, kv_sm6),
+                            np.full(4, -SM6_CLASS.burnout_time_s))
+    got = sm6.available_accel(0.0, np.arange(4))
+    rho = np.asarray(ussa76(alts).density)
+    af = SM6_CLASS.airframe
+    expected = np.minimum(0.5 * rho * 1500.0**2 * af.ref_area_m2 * af.cn_max / kv_sm6,
+                          SM6_CLASS.kill_vehicle.max_divert_accel_m_s2)
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+    assert got[0] == pytest.approx(SM6_CLASS.kill_vehicle.max_divert_accel_m_s2)
+    assert got[3] < 0.05 * got[0]
+
+    kv = GPI_CLASS.kill_vehicle
+    gpi = InterceptorFlight(GPI_CLASS, r, v, np.full(4, kv.mass_kg),
+                            np.full(4, -GPI_CLASS.burnout_time_s))
+    np.testing.assert_allclose(gpi.available_accel(0.0, np.arange(4)),
+                               kv.max_divert_accel_m_s2)
