@@ -1,0 +1,1134 @@
+"""Multi-target tracker: Detections table in, Tracks table out (DESIGN.md).
+
+:func:`run_tracker` reads a Detections table (:mod:`hyperdef.sensors.detections`) and
+returns a Tracks table with one row per track per scan it is alive in. It is a batched
+tracker: every step of a scan works on all live tracks at once; the only Python loop on
+the hot path is over scans (and over the rare multi-track gate clusters, see
+:mod:`hyperdef.tracking.association`).
+
+Scans and time order
+    A scan is all the reports of one sensor at one measurement time ``t`` of one
+    ``meas_type``. Reports are processed in measurement-time order (``t``, not
+    ``t_report``), scans at the same time ordered by ``sensor_id`` and type. Input that is
+    not sorted by ``t`` is sorted internally (stable) and counted
+    (``counts['out_of_order_rows']``: rows whose ``t`` is earlier than the row before).
+
+One scan
+    1. All live tracks are predicted to the scan time (they always share one time).
+    2. Gating: k-d-tree pre-gate, then the chi-square gate of probability
+       ``gate_probability`` on the candidates, with the combined (IMM) estimate.
+    3. Association: GNN (pair cost ``d2 + ln det S``, miss cost ``g + max ln det S`` of
+       the track's pairs, so that a track always takes a gated report if it can and
+       tracks compete by likelihood) or JPDA (marginals with ``detection_probability``
+       and ``clutter_density``, exact for clusters up to the cap of
+       :func:`hyperdef.tracking.association.jpda`).
+    4. Update: GNN uses the configured filter's kernel (EKF, UKF, CKF) or the IMM; JPDA
+       uses the EKF form of the PDA update with the spread-of-innovations term for each
+       model (:func:`~hyperdef.tracking.association.jpda_update_ekf`), the IMM model
+       likelihoods being the PDA likelihoods
+       ``(1 - Pd Pg) + sum_j Pd N(nu_j; 0, S) / lambda`` ([BDH09]). With JPDA a track
+       is "hit" (for M-of-N, misses and coasting) when the probability that one of the
+       reports is its own, ``1 - beta_0``, is at least 1/2: a diffuse tentative track
+       whose wide gate holds another target's report is not kept alive by it.
+    5. Management: confirmation by M-of-N, deletion, initiation (below).
+    6. Output rows for every live track, a last ``deleted`` row for each track deleted.
+
+Track management
+    *M-of-N*: a tentative track's scans are counted from the one that created it (that
+    scan is a hit); it is confirmed at the first scan where its hits reach ``confirm_m``
+    within its first ``confirm_n`` scans, and deleted as soon as that can no longer
+    happen (hits + scans left < M). Every scan processed while the track lives counts,
+    whatever the sensor. A two-point track starts with two hits in two scans.
+    *Deletion* of any track: ``max_misses`` consecutive scans without an update, more
+    than ``max_coast_s`` since its last update, or a position standard deviation
+    ``sqrt(tr P_r)`` above ``max_position_sigma_m``. With sensors of different coverage,
+    prefer ``max_coast_s`` and a large ``max_misses`` (a track outside a sensor's view
+    misses every scan of it).
+    *Initiation* from the reports of a scan that updated no track (GNN: unassigned;
+    JPDA: in no track's gate), of type ``xyz``, ``rae`` or ``raer`` (``los`` reports update
+    tracks but never start one):
+
+    - ``'single'``: position from the report (converted to ECEF with its linearised
+      covariance), velocity zero with standard deviation ``velocity_sigma_m_s`` per axis
+      ([BLK] section 5.5.3, one-point initialisation with a velocity prior).
+    - ``'two_point'``: the report is paired (GNN, cost ``(speed / max_speed)^2``) with a
+      waiting unassociated report at most ``two_point_max_dt_s`` older whose implied
+      speed is at most ``two_point_max_speed_m_s``; the velocity is the difference
+      quotient, ``P_vv = (R1 + R2) / dt^2``, ``P_rv = R2 / dt`` ([BLK] section 5.5.3,
+      two-point differencing). Unpaired reports wait for a partner.
+
+    Extra states of a model start from :data:`hyperdef.tracking.models.DEFAULT_PRIORS`;
+    IMM model probabilities start equal.
+
+Track ids are integers from 0 in order of creation (within a scan, in report order),
+never reused. Tracks still alive at the end have no ``deleted`` row.
+
+Markings
+    A track's marking is the intersection (:func:`hyperdef.core.markings.intersect_markings`)
+    of the markings of every report that updated or started it (with JPDA, every report in
+    its gate). When no nation is common to all of them the track is marked
+    ``REL TO <node>``, releasable only to the tracker's own nation (the nation that holds
+    the inputs may always read its own product).
+
+Bad input
+    - Missing columns: :class:`~hyperdef.errors.InputError` naming them.
+    - ``meas_type`` not one of ``xyz, rae, raer, los``, a ``z`` or ``R`` list of the wrong
+      length, an unparsable ``marking``: InputError naming the row (index in the input
+      table) and the column.
+    - Reports skipped and counted in ``counts['reports_skipped']``, by reason: a NaN or
+      null in ``t`` (``nan_time``), in ``z`` (``nan_measurement``), in ``R``
+      (``nan_covariance``), in the sensor state (``nan_sensor_state``), or an ``R`` that is
+      not symmetric positive semi-definite (``non_psd_covariance``). One bad report in a
+      long feed should not stop a run (STYLE 8); the counts show it.
+    - Unsorted ``t``: sorted and counted (above).
+    - A numerical failure of one track's update (a covariance that lost positive
+      definiteness) coasts that track and is counted (``update_failures``); its report
+      starts no track; the run goes on.
+    The tracker returns its table in memory; :func:`write_tracks` writes it atomically.
+
+``truth_id`` is never read for a tracking decision: it is only copied from the last
+report that updated a track (with JPDA, the one of largest beta) to the output, for
+evaluation.
+
+References
+----------
+.. [BLK] Y. Bar-Shalom, X. R. Li, T. Kirubarajan, *Estimation with Applications to Tracking
+   and Navigation*, Wiley, 2001, section 5.5.3 (one-point and two-point initialisation).
+.. [BP99] S. Blackman, R. Popoli, *Design and Analysis of Modern Tracking Systems*, Artech
+   House, 1999, ch. 3 and 6 (track initiation, M-of-N confirmation, deletion, GNN).
+.. [BWT11] Y. Bar-Shalom, P. K. Willett, X. Tian, *Tracking and Data Fusion: A Handbook of
+   Algorithms*, YBS Publishing, 2011, ch. 3 (M-of-N track formation logic).
+.. [BDH09] Y. Bar-Shalom, F. Daum, J. Huang, "The probabilistic data association filter",
+   IEEE Control Systems Magazine 29(6), 82-100 (2009), doi:10.1109/MCS.2009.934469.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy.stats import chi2
+
+from hyperdef.core.markings import NODES, check_node, format_marking, parse_marking
+from hyperdef.errors import InputError
+from hyperdef.tracking.association import (
+    chi2_gate,
+    gnn,
+    jpda,
+    jpda_update_ekf,
+    los_pregate_pairs,
+    pregate_pairs,
+    pregate_radius,
+)
+from hyperdef.tracking.filters import FILTERS, _sym
+from hyperdef.tracking.imm import IMM, IMMState, combined, imm_predict, imm_update
+from hyperdef.tracking.measurements import (
+    MEASUREMENT_MODELS,
+    measurement_covariance_to_ecef,
+    measurement_to_ecef,
+)
+from hyperdef.tracking.models import MODELS, embed
+
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "TRACKS_SCHEMA",
+    "TRACKS_COLUMNS",
+    "TrackerConfig",
+    "TracksResult",
+    "read_tracks",
+    "run_tracker",
+    "write_tracks",
+]
+
+_MEAS_DIM = {"xyz": 3, "rae": 3, "raer": 4, "los": 2}
+_TYPES = ("xyz", "rae", "raer", "los")
+_INITIATING = {"xyz", "rae", "raer"}
+_MODEL_NAMES = ("cv", "ca", "singer", "ct", "ballistic", "glide", "imm")
+_STATUS = np.array(["tentative", "confirmed", "deleted"], dtype=object)
+_TENTATIVE, _CONFIRMED, _DELETED = 0, 1, 2
+_NODE_BIT = {n: i for i, n in enumerate(sorted(NODES))}
+_LOG_2PI = math.log(2.0 * math.pi)
+_SENSOR_COLUMNS = ("sensor_x", "sensor_y", "sensor_z", "sensor_vx", "sensor_vy", "sensor_vz")
+#: Detections columns the tracker needs (``truth_id`` is optional and only carried through).
+REQUIRED_COLUMNS = ("t", "sensor_id", "node", "meas_type", "z", "R", *_SENSOR_COLUMNS, "marking")
+
+TRACKS_SCHEMA = pa.schema(
+    [
+        pa.field("t", pa.float64(), metadata={"unit": "s"}),
+        pa.field("track_id", pa.int64()),
+        pa.field("node", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("x", pa.float64(), metadata={"unit": "m"}),
+        pa.field("y", pa.float64(), metadata={"unit": "m"}),
+        pa.field("z", pa.float64(), metadata={"unit": "m"}),
+        pa.field("vx", pa.float64(), metadata={"unit": "m/s"}),
+        pa.field("vy", pa.float64(), metadata={"unit": "m/s"}),
+        pa.field("vz", pa.float64(), metadata={"unit": "m/s"}),
+        pa.field("P", pa.list_(pa.float64()), metadata={"unit": "SI squared, 6x6 row-major"}),
+        pa.field("model_probs", pa.list_(pa.float64())),
+        pa.field("marking", pa.string()),
+        pa.field("n_updates", pa.int64()),
+        pa.field("truth_id", pa.int64()),
+    ],
+    metadata={"frame": "ECEF WGS-84", "time": "s from epoch"},
+)
+#: The columns DESIGN.md fixes for the Tracks table (``n_updates`` and ``truth_id`` are
+#: extra evaluation columns).
+TRACKS_COLUMNS: tuple[str, ...] = tuple(TRACKS_SCHEMA.names[:13])
+
+
+# ----------------------------------------------------------------------------- config
+
+
+def _num(obj, name, low=None, high=None, low_open=False, high_open=False, integer=False):
+    value = getattr(obj, name)
+    try:
+        v = int(value) if integer else float(value)
+        ok = math.isfinite(v) and (not integer or float(value) == v)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if ok and low is not None:
+        ok = v > low if low_open else v >= low
+    if ok and high is not None:
+        ok = v < high if high_open else v <= high
+    if not ok:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+        kind = "an integer" if integer else "a finite number"
+        raise InputError(
+            f"TrackerConfig.{name}: {value!r} must be {kind} {' and '.join(filter(None, (lo, hi)))}"
+        )
+    object.__setattr__(obj, name, v)
+
+
+def _choice(obj, name, allowed):
+    value = getattr(obj, name)
+    if value not in allowed:
+        raise InputError(
+            f"TrackerConfig.{name}: {value!r} is not one of {', '.join(map(str, allowed))}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Settings of :func:`run_tracker` (module notes).
+
+    Attributes
+    ----------
+    model : str
+        Motion model: ``'cv'``, ``'ca'``, ``'singer'``, ``'ct'``, ``'ballistic'``,
+        ``'glide'`` (the :data:`hyperdef.tracking.models.MODELS` defaults) or ``'imm'``.
+    imm_models : tuple of str
+        Models of the IMM (``model='imm'``), names of :data:`MODELS`.
+    imm_transition : tuple of tuple of float, optional
+        Markov transition matrix of the IMM; default 0.95 on the diagonal and the rest
+        spread equally.
+    filter : str
+        ``'ekf'``, ``'ukf'`` or ``'ckf'`` (model-conditioned filter with GNN).
+    association : str
+        ``'gnn'`` or ``'jpda'``.
+    gate_probability : float
+        Chi-square gate probability, in (0, 1).
+    confirm_m, confirm_n : int
+        M-of-N confirmation, ``1 <= M <= N``.
+    max_misses : int
+        Consecutive scans without an update before deletion, >= 1.
+    max_coast_s : float
+        Time without an update before deletion, s, > 0.
+    max_position_sigma_m : float
+        Deletion when ``sqrt(tr P_r)`` exceeds it, m, > 0.
+    initiation : str
+        ``'single'`` or ``'two_point'``.
+    velocity_sigma_m_s : float
+        Per-axis velocity standard deviation of a one-point initiation, m/s, > 0
+        (3 km/s suits hypersonic targets).
+    two_point_max_dt_s : float
+        Longest wait of a report for its two-point partner, s, > 0.
+    two_point_max_speed_m_s : float
+        Largest speed implied by a two-point pair, m/s, > 0.
+    detection_probability : float
+        Pd in (0, 1] (JPDA).
+    clutter_density : float
+        False reports per unit measurement volume (per m^3 for ``xyz``, per m rad^2 for
+        ``rae``), > 0 (JPDA).
+    jpda_max_tracks, jpda_max_detections, jpda_max_hypotheses : int
+        Cap of exact JPDA enumeration (:func:`hyperdef.tracking.association.jpda`).
+    pregate_margin_m : float
+        Margin of the spatial pre-gate, m, >= 0.
+
+    Raises
+    ------
+    InputError
+        Naming the field when a value is out of range or unknown.
+    """
+
+    model: str = "cv"
+    imm_models: tuple[str, ...] = ("cv", "singer")
+    imm_transition: tuple[tuple[float, ...], ...] | None = None
+    filter: str = "ekf"
+    association: str = "gnn"
+    gate_probability: float = 0.999
+    confirm_m: int = 3
+    confirm_n: int = 5
+    max_misses: int = 5
+    max_coast_s: float = 60.0
+    max_position_sigma_m: float = 50_000.0
+    initiation: str = "single"
+    velocity_sigma_m_s: float = 3000.0
+    two_point_max_dt_s: float = 30.0
+    two_point_max_speed_m_s: float = 8000.0
+    detection_probability: float = 0.95
+    clutter_density: float = 1e-12
+    jpda_max_tracks: int = 8
+    jpda_max_detections: int = 10
+    jpda_max_hypotheses: int = 50_000
+    pregate_margin_m: float = 100.0
+
+    def __post_init__(self) -> None:
+        _choice(self, "model", _MODEL_NAMES)
+        imm_models = tuple(self.imm_models)
+        if not imm_models:
+            raise InputError("TrackerConfig.imm_models: needs at least one model")
+        for k, name in enumerate(imm_models):
+            if name not in MODELS:
+                raise InputError(
+                    f"TrackerConfig.imm_models[{k}]: {name!r} is not one of {', '.join(MODELS)}"
+                )
+        object.__setattr__(self, "imm_models", imm_models)
+        _choice(self, "filter", tuple(FILTERS))
+        _choice(self, "association", ("gnn", "jpda"))
+        _choice(self, "initiation", ("single", "two_point"))
+        _num(self, "gate_probability", 0.0, 1.0, low_open=True, high_open=True)
+        _num(self, "confirm_m", 1, integer=True)
+        _num(self, "confirm_n", 1, integer=True)
+        if self.confirm_m > self.confirm_n:
+            raise InputError(
+                f"TrackerConfig.confirm_m: {self.confirm_m} must not exceed confirm_n "
+                f"({self.confirm_n})"
+            )
+        _num(self, "max_misses", 1, integer=True)
+        for name in (
+            "max_coast_s",
+            "max_position_sigma_m",
+            "velocity_sigma_m_s",
+            "two_point_max_dt_s",
+            "two_point_max_speed_m_s",
+            "clutter_density",
+        ):
+            _num(self, name, 0.0, low_open=True)
+        _num(self, "detection_probability", 0.0, 1.0, low_open=True)
+        for name in ("jpda_max_tracks", "jpda_max_detections", "jpda_max_hypotheses"):
+            _num(self, name, 1, integer=True)
+        _num(self, "pregate_margin_m", 0.0)
+        if self.imm_transition is not None:
+            try:
+                T = np.array(self.imm_transition, dtype=float)
+            except (TypeError, ValueError):
+                raise InputError("TrackerConfig.imm_transition: must be a square matrix") from None
+            try:
+                IMM(tuple(MODELS[n] for n in imm_models), T, self.filter)
+            except InputError as err:
+                raise InputError(f"TrackerConfig.imm_{err}") from None
+            object.__setattr__(
+                self, "imm_transition", tuple(tuple(float(v) for v in row) for row in T)
+            )
+
+    def imm(self) -> IMM:
+        """The :class:`~hyperdef.tracking.imm.IMM` of ``model='imm'``."""
+        models = tuple(MODELS[n] for n in self.imm_models)
+        m = len(models)
+        if self.imm_transition is None:
+            T = np.full((m, m), 0.05 / max(m - 1, 1)) if m > 1 else np.ones((1, 1))
+            np.fill_diagonal(T, 0.95 if m > 1 else 1.0)
+        else:
+            T = np.array(self.imm_transition)
+        return IMM(models, T, self.filter)
+
+
+@dataclass(frozen=True, slots=True)
+class TracksResult:
+    """What :func:`run_tracker` returns.
+
+    Attributes
+    ----------
+    table : pyarrow.Table
+        The Tracks table (:data:`TRACKS_SCHEMA`).
+    counts : dict
+        ``reports`` (rows in), ``scans``, ``reports_used`` (updated or started a track),
+        ``reports_skipped`` (dict reason -> count), ``out_of_order_rows``,
+        ``tracks_created``, ``tracks_confirmed``, ``tracks_deleted``,
+        ``jpda_exact_clusters``, ``jpda_fallback_clusters``, ``update_failures``.
+    """
+
+    table: pa.Table
+    counts: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------ input
+
+
+@dataclass(slots=True)
+class _Input:
+    t: np.ndarray
+    type_code: np.ndarray
+    z: np.ndarray  # (n, 4) padded
+    R: np.ndarray  # (n, 4, 4) padded
+    sr: np.ndarray
+    sv: np.ndarray
+    pos: np.ndarray  # (n, 3), NaN for los
+    pos_cov: np.ndarray  # (n, 3, 3)
+    mask: np.ndarray  # int64 marking bits
+    truth: np.ndarray
+    scans: list  # (start, stop) into the sorted order
+    order: np.ndarray  # sorted valid rows
+
+
+def _row_error(row: int, column: str, message: str) -> InputError:
+    return InputError(f"detections row {row}, column {column}: {message}")
+
+
+def _list_column(table: pa.Table, name: str, width: np.ndarray, type_names: np.ndarray):
+    """Padded (n, max width) float array of a list column; NaN where null or missing."""
+    col = table.column(name).combine_chunks()
+    n = len(col)
+    valid = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    lengths = np.zeros(n, dtype=np.int64)
+    if n:
+        lengths = np.asarray(col.value_lengths().fill_null(0).to_numpy(), dtype=np.int64)
+    bad = np.flatnonzero(valid & (lengths != width))
+    if bad.size:
+        i = int(bad[0])
+        raise _row_error(
+            i, name, f"{type_names[i]!r} needs {width[i]} values, got {int(lengths[i])}"
+        )
+    wmax = int(width.max(initial=1))
+    out = np.full((n, wmax), np.nan)
+    if n:
+        offsets = col.offsets.to_numpy()
+        values = col.values.to_numpy(zero_copy_only=False).astype(float)
+        k = np.arange(wmax)
+        take = valid[:, None] & (k[None, :] < width[:, None])
+        idx = offsets[:-1, None] + k[None, :]
+        out[take] = values[idx[take]]
+    return out, valid
+
+
+def _prepare(table: pa.Table, skipped: dict) -> tuple[_Input, int]:
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
+    if missing:
+        raise InputError(f"detections: missing columns {', '.join(missing)}")
+    n = table.num_rows
+    t = np.asarray(table.column("t").to_numpy(zero_copy_only=False), dtype=float)
+    types = np.asarray(table.column("meas_type").to_numpy(zero_copy_only=False), dtype=object)
+    type_code = np.full(n, -1, dtype=np.int64)
+    for k, name in enumerate(_TYPES):
+        type_code[types == name] = k
+    bad = np.flatnonzero(type_code < 0)
+    if bad.size:
+        i = int(bad[0])
+        raise _row_error(i, "meas_type", f"{types[i]!r} unknown; allowed: {', '.join(_TYPES)}")
+    dims = np.array([_MEAS_DIM[k] for k in _TYPES])[type_code]
+    z, z_valid = _list_column(table, "z", dims, types)
+    Rf, R_valid = _list_column(table, "R", dims * dims, types)
+    z = np.pad(z, ((0, 0), (0, 4 - z.shape[1])), constant_values=np.nan)
+    Rf = np.pad(Rf, ((0, 0), (0, 16 - Rf.shape[1])), constant_values=np.nan)
+    sensor = (
+        np.column_stack(
+            [
+                np.asarray(table.column(c).to_numpy(zero_copy_only=False), float)
+                for c in _SENSOR_COLUMNS
+            ]
+        )
+        if n
+        else np.zeros((0, 6))
+    )
+    # markings -> bit masks, parsed once per distinct string
+    marks = np.asarray(table.column("marking").to_numpy(zero_copy_only=False), dtype=object)
+    mask = np.zeros(n, dtype=np.int64)
+    for value in set(marks.tolist()):
+        rows = np.flatnonzero(marks == value)
+        try:
+            nations = parse_marking(value)
+        except InputError as err:
+            raise _row_error(int(rows[0]), "marking", str(err)) from None
+        mask[rows] = sum(1 << _NODE_BIT[nat] for nat in nations)
+    truth = np.full(n, -1, dtype=np.int64)
+    if "truth_id" in table.column_names:
+        truth = np.asarray(
+            table.column("truth_id").fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+    # reports skipped, by reason (first reason only)
+    ok = np.ones(n, dtype=bool)
+    R = np.zeros((n, 4, 4))
+    z_used = np.arange(4)[None, :] < dims[:, None]
+    R_used = np.arange(16)[None, :] < (dims * dims)[:, None]
+    for reason, bad_rows in (
+        ("nan_time", ~np.isfinite(t)),
+        ("nan_measurement", ~z_valid | np.any(z_used & ~np.isfinite(z), axis=1)),
+        ("nan_covariance", ~R_valid | np.any(R_used & ~np.isfinite(Rf), axis=1)),
+        ("nan_sensor_state", ~np.all(np.isfinite(sensor), axis=1)),
+    ):
+        new = bad_rows & ok
+        if np.any(new):
+            skipped[reason] = skipped.get(reason, 0) + int(new.sum())
+        ok &= ~bad_rows
+    for k, name in enumerate(_TYPES):
+        m = _MEAS_DIM[name]
+        rows = np.flatnonzero(ok & (type_code == k))
+        if rows.size == 0:
+            continue
+        Rk = Rf[rows, : m * m].reshape(-1, m, m)
+        scale = np.maximum(np.abs(Rk).max(axis=(1, 2)), np.finfo(float).tiny)
+        asym = np.abs(Rk - np.swapaxes(Rk, 1, 2)).max(axis=(1, 2)) > 1e-9 * scale
+        eig = np.linalg.eigvalsh(_sym(Rk))[:, 0]
+        bad_rows = asym | (eig < -1e-12 * scale)
+        if np.any(bad_rows):
+            skipped["non_psd_covariance"] = skipped.get("non_psd_covariance", 0) + int(
+                bad_rows.sum()
+            )
+            ok[rows[bad_rows]] = False
+        good = rows[~bad_rows]
+        R[good, :m, :m] = _sym(Rk[~bad_rows])
+    # conversions for pre-gate and initiation, once per type
+    pos = np.full((n, 3), np.nan)
+    pos_cov = np.full((n, 3, 3), np.nan)
+    for k, name in enumerate(_TYPES):
+        rows = np.flatnonzero(ok & (type_code == k))
+        if rows.size == 0 or name == "los":
+            continue
+        m = _MEAS_DIM[name]
+        pos[rows] = measurement_to_ecef(name, z[rows, :m], sensor[rows, :3])
+        pos_cov[rows] = measurement_covariance_to_ecef(
+            z[rows, :m], R[rows, :m, :m], sensor[rows, :3], name
+        )
+    valid = np.flatnonzero(ok)
+    tv = t[valid]
+    out_of_order = int(np.count_nonzero(np.diff(tv) < 0))
+    sensor_ids = np.asarray(table.column("sensor_id").to_numpy(zero_copy_only=False), object)
+    sensor_code = np.unique(sensor_ids[valid].astype(str), return_inverse=True)[1]
+    order = valid[np.lexsort((type_code[valid], sensor_code, tv))]
+    scans = []
+    if order.size:
+        key_t, key_s, key_k = t[order], sensor_ids[order], type_code[order]
+        change = (key_t[1:] != key_t[:-1]) | (key_s[1:] != key_s[:-1]) | (key_k[1:] != key_k[:-1])
+        cuts = np.concatenate(([0], np.flatnonzero(change) + 1, [order.size]))
+        scans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
+    inp = _Input(
+        t,
+        type_code,
+        z,
+        R,
+        sensor[:, :3].copy(),
+        sensor[:, 3:].copy(),
+        pos,
+        pos_cov,
+        mask,
+        truth,
+        scans,
+        order,
+    )
+    return inp, out_of_order
+
+
+# ---------------------------------------------------------------------------- state
+
+
+class _Tracks:
+    """Live tracks as arrays (internal, mutated scan by scan)."""
+
+    def __init__(self, dims: list[int], n_models: int) -> None:
+        self.x = [np.zeros((0, d)) for d in dims]
+        self.P = [np.zeros((0, d, d)) for d in dims]
+        self.mu = np.zeros((0, n_models))
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.status = np.zeros(0, dtype=np.int8)
+        self.hits = np.zeros(0, dtype=np.int64)
+        self.age = np.zeros(0, dtype=np.int64)
+        self.misses = np.zeros(0, dtype=np.int64)
+        self.t_update = np.zeros(0)
+        self.n_updates = np.zeros(0, dtype=np.int64)
+        self.mask = np.zeros(0, dtype=np.int64)
+        self.truth = np.zeros(0, dtype=np.int64)
+
+    _FIELDS = (
+        "mu",
+        "ids",
+        "status",
+        "hits",
+        "age",
+        "misses",
+        "t_update",
+        "n_updates",
+        "mask",
+        "truth",
+    )
+
+    def keep(self, sel: np.ndarray) -> None:
+        self.x = [a[sel] for a in self.x]
+        self.P = [a[sel] for a in self.P]
+        for name in self._FIELDS:
+            setattr(self, name, getattr(self, name)[sel])
+
+    def append(self, other: dict) -> None:
+        self.x = [np.concatenate((a, b)) for a, b in zip(self.x, other["x"], strict=True)]
+        self.P = [np.concatenate((a, b)) for a, b in zip(self.P, other["P"], strict=True)]
+        for name in self._FIELDS:
+            setattr(self, name, np.concatenate((getattr(self, name), other[name])))
+
+    @property
+    def n(self) -> int:
+        return self.ids.size
+
+
+# ---------------------------------------------------------------------------- tracker
+
+
+class _Run:
+    """One run of the tracker (internal; all state lives here for the run's duration)."""
+
+    def __init__(self, cfg: TrackerConfig, node: str, inp: _Input) -> None:
+        self.cfg = cfg
+        self._input = inp
+        self.node = node
+        self.flt = FILTERS[cfg.filter]
+        if cfg.model == "imm":
+            self.imm = cfg.imm()
+            self.models = list(self.imm.models)
+            self.model_names = list(cfg.imm_models)
+        else:
+            self.imm = None
+            self.models = [MODELS[cfg.model]]
+            self.model_names = [cfg.model]
+        self.tracks = _Tracks([int(m.dim) for m in self.models], len(self.models))
+        self.t_now = -np.inf
+        self.next_id = 0
+        self.rows: list[tuple] = []
+        self.counts = {
+            "reports_used": 0,
+            "tracks_created": 0,
+            "tracks_confirmed": 0,
+            "tracks_deleted": 0,
+            "jpda_exact_clusters": 0,
+            "jpda_fallback_clusters": 0,
+            "update_failures": 0,
+        }
+        self.pending = None  # two-point: dict of arrays of waiting reports
+        self.gamma = {k: float(chi2.ppf(cfg.gate_probability, m)) for k, m in _MEAS_DIM.items()}
+
+    # -------------------------------------------------------------- estimates
+
+    def _combined(self) -> tuple[np.ndarray, np.ndarray]:
+        tr = self.tracks
+        if self.imm is None:
+            return tr.x[0][:, :6], tr.P[0][:, :6, :6]
+        return combined(IMMState(tuple(tr.x), tuple(tr.P), tr.mu))
+
+    def _predict(self, t: float) -> None:
+        tr = self.tracks
+        dt = t - self.t_now
+        self.t_now = t
+        if tr.n == 0 or dt == 0.0:
+            return
+        if self.imm is None:
+            tr.x[0], tr.P[0] = self.flt.predict_kernel(tr.x[0], tr.P[0], self.models[0], dt)
+        else:
+            st = imm_predict(IMMState(tuple(tr.x), tuple(tr.P), tr.mu), self.imm, dt)
+            tr.x, tr.P, tr.mu = list(st.x), list(st.P), st.probabilities
+
+    # -------------------------------------------------------------- updates
+
+    def _update_gnn(self, a, z, R, mm, sr, sv) -> np.ndarray:
+        """Update tracks ``a`` with z, R...; returns a bool mask of successes over ``a``."""
+        try:
+            self._update_rows(a, z, R, mm, sr, sv)
+            return np.ones(a.size, dtype=bool)
+        except np.linalg.LinAlgError:
+            ok = np.zeros(a.size, dtype=bool)
+            for k in range(a.size):  # failure path only: one row at a time
+                try:
+                    self._update_rows(
+                        a[k : k + 1], z[k : k + 1], R[k : k + 1], mm, sr[k : k + 1], sv[k : k + 1]
+                    )
+                    ok[k] = True
+                except np.linalg.LinAlgError:
+                    self.counts["update_failures"] += 1
+            return ok
+
+    def _update_rows(self, a, z, R, mm, sr, sv) -> None:
+        tr = self.tracks
+        if self.imm is None:
+            res = self.flt.update_kernel(tr.x[0][a], tr.P[0][a], z, R, mm, sr, sv)
+            tr.x[0][a] = res.x
+            tr.P[0][a] = res.P
+        else:
+            st = IMMState(tuple(x[a] for x in tr.x), tuple(P[a] for P in tr.P), tr.mu[a])
+            res = imm_update(st, self.imm, z, R, mm, sr, sv)
+            for j in range(len(self.models)):
+                tr.x[j][a] = res.state.x[j]
+                tr.P[j][a] = res.state.P[j]
+            tr.mu[a] = res.state.probabilities
+
+    def _update_jpda(self, gate, z, R, mm, sr, sv, n_det):
+        cfg = self.cfg
+        tr = self.tracks
+        res = jpda(
+            gate.track,
+            gate.detection,
+            gate.log_likelihood,
+            tr.n,
+            n_det,
+            cfg.detection_probability,
+            cfg.clutter_density,
+            gate_probability=cfg.gate_probability,
+            max_tracks=cfg.jpda_max_tracks,
+            max_detections=cfg.jpda_max_detections,
+            max_hypotheses=cfg.jpda_max_hypotheses,
+        )
+        self.counts["jpda_exact_clusters"] += res.n_exact_clusters
+        self.counts["jpda_fallback_clusters"] += res.n_fallback_clusters
+        u, loc = np.unique(gate.track, return_inverse=True)
+        m = mm.dim
+        beta = res.beta
+        sb = np.bincount(loc, beta, minlength=u.size)
+        Rw = np.zeros((u.size, m, m))
+        np.add.at(Rw, loc, beta[:, None, None] * R[gate.detection])
+        Rany = np.zeros((u.size, m, m))
+        Rany[loc] = R[gate.detection]
+        Reff = np.where(sb[:, None, None] > 0, Rw / np.maximum(sb, 1e-300)[:, None, None], Rany)
+        s0 = sr[gate.detection[0]][None]
+        v0 = sv[gate.detection[0]][None]
+        pd_pg = cfg.detection_probability * cfg.gate_probability
+        log_b = math.log(1.0 - pd_pg) if pd_pg < 1.0 else -np.inf
+        log_c = math.log(cfg.detection_probability) - math.log(cfg.clutter_density)
+        n_models = len(self.models)
+        log_lam = np.zeros((u.size, n_models))
+        zd = z[gate.detection]
+        updated = []
+        try:
+            for j in range(n_models):
+                xj, Pj = tr.x[j][u], tr.P[j][u]
+                zp, H = mm.predict(
+                    xj, np.broadcast_to(s0, (u.size, 3)), np.broadcast_to(v0, (u.size, 3))
+                )
+                nu = mm.residual(zd, zp[loc])
+                if n_models > 1:
+                    S = _sym(H @ Pj @ np.swapaxes(H, -1, -2) + Reff)
+                    L = np.linalg.cholesky(S)
+                    w = np.linalg.solve(L[loc], nu[..., None])[..., 0]
+                    logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
+                    ll = -0.5 * (np.einsum("ki,ki->k", w, w) + logdet[loc] + m * _LOG_2PI)
+                    a = ll + log_c
+                    peak = np.full(u.size, log_b)
+                    np.maximum.at(peak, loc, a)
+                    tot = np.exp(log_b - peak)
+                    np.add.at(tot, loc, np.exp(a - peak[loc]))
+                    log_lam[:, j] = peak + np.log(tot)
+                updated.append(jpda_update_ekf(xj, Pj, H, Reff, loc, nu, beta, res.beta_miss[u]))
+        except np.linalg.LinAlgError:  # nothing written: the tracks coast this scan
+            self.counts["update_failures"] += int(u.size)
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), res
+        for j, (x_new, P_new) in enumerate(updated):
+            tr.x[j][u] = x_new
+            tr.P[j][u] = P_new
+        if n_models > 1:
+            lw = log_lam + np.log(np.maximum(tr.mu[u], 1e-300))
+            lw -= lw.max(axis=1, keepdims=True)
+            w = np.exp(lw)
+            tr.mu[u] = w / w.sum(axis=1, keepdims=True)
+        return u, loc, res
+
+    # -------------------------------------------------------------- initiation
+
+    def _new_tracks(self, x6, P6, mask, truth, t, hits) -> dict:
+        k = x6.shape[0]
+        xs, Ps = [], []
+        for name in self.model_names:
+            xj, Pj = embed(x6, P6, name)
+            xs.append(xj)
+            Ps.append(Pj)
+        ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
+        self.next_id += k
+        status = np.full(k, _CONFIRMED if hits >= self.cfg.confirm_m else _TENTATIVE, np.int8)
+        self.counts["tracks_created"] += k
+        self.counts["tracks_confirmed"] += int(np.count_nonzero(status == _CONFIRMED))
+        return {
+            "x": xs,
+            "P": Ps,
+            "mu": np.full((k, len(self.models)), 1.0 / len(self.models)),
+            "ids": ids,
+            "status": status,
+            "hits": np.full(k, hits, np.int64),
+            "age": np.full(k, hits, np.int64),
+            "misses": np.zeros(k, np.int64),
+            "t_update": np.full(k, t),
+            "n_updates": np.full(k, hits, np.int64),
+            "mask": mask,
+            "truth": truth,
+        }
+
+    def _initiate(self, rows: np.ndarray, inp: _Input, t: float) -> dict | None:
+        """New tracks from unassociated reports ``rows`` (input row indices)."""
+        cfg = self.cfg
+        if rows.size == 0 and self.pending is None:
+            return None
+        if cfg.initiation == "single":
+            k = rows.size
+            if k == 0:
+                return None
+            x6 = np.zeros((k, 6))
+            x6[:, :3] = inp.pos[rows]
+            P6 = np.zeros((k, 6, 6))
+            P6[:, :3, :3] = inp.pos_cov[rows]
+            P6[:, [3, 4, 5], [3, 4, 5]] = cfg.velocity_sigma_m_s**2
+            self.counts["reports_used"] += k
+            return self._new_tracks(x6, P6, inp.mask[rows], inp.truth[rows], t, 1)
+        # two-point differencing
+        pend = self.pending
+        new = None
+        if pend is not None:
+            live = (t - pend["t"]) <= cfg.two_point_max_dt_s
+            pend = {key: val[live] for key, val in pend.items()}
+            older = pend["t"] < t
+            if rows.size and np.any(older):
+                pidx = np.flatnonzero(older)
+                dt_p = t - pend["t"][pidx]
+                pos_new = inp.pos[rows]
+                sig_new = math.sqrt(float(np.max(np.trace(inp.pos_cov[rows], axis1=1, axis2=2))))
+                sig_p = np.sqrt(np.trace(pend["cov"][pidx], axis1=1, axis2=2))
+                radius = cfg.two_point_max_speed_m_s * dt_p + 3.0 * (sig_p + sig_new)
+                pi, ci = pregate_pairs(pend["pos"][pidx], radius, pos_new)
+                if pi.size:
+                    dist = np.linalg.norm(pos_new[ci] - pend["pos"][pidx[pi]], axis=1)
+                    cost = (dist / (dt_p[pi] * cfg.two_point_max_speed_m_s)) ** 2
+                    assign = gnn(ci, pi, cost, rows.size, pidx.size, 1e6)
+                    got = np.flatnonzero(assign >= 0)
+                    if got.size:
+                        p_sel = pidx[assign[got]]
+                        r_sel = rows[got]
+                        dt = t - pend["t"][p_sel]
+                        R1, R2 = pend["cov"][p_sel], inp.pos_cov[r_sel]
+                        x6 = np.zeros((got.size, 6))
+                        x6[:, :3] = inp.pos[r_sel]
+                        x6[:, 3:] = (inp.pos[r_sel] - pend["pos"][p_sel]) / dt[:, None]
+                        P6 = np.zeros((got.size, 6, 6))
+                        P6[:, :3, :3] = R2
+                        P6[:, :3, 3:] = R2 / dt[:, None, None]
+                        P6[:, 3:, :3] = R2 / dt[:, None, None]
+                        P6[:, 3:, 3:] = (R1 + R2) / (dt * dt)[:, None, None]
+                        new = self._new_tracks(
+                            x6, P6, inp.mask[r_sel] & pend["mask"][p_sel], inp.truth[r_sel], t, 2
+                        )
+                        self.counts["reports_used"] += 2 * got.size
+                        keep = np.ones(pend["t"].size, dtype=bool)
+                        keep[p_sel] = False
+                        pend = {key: val[keep] for key, val in pend.items()}
+                        rest = np.ones(rows.size, dtype=bool)
+                        rest[got] = False
+                        rows = rows[rest]
+        add = {
+            "pos": inp.pos[rows],
+            "cov": inp.pos_cov[rows],
+            "t": np.full(rows.size, t),
+            "mask": inp.mask[rows],
+            "truth": inp.truth[rows],
+        }
+        if pend is None:
+            pend = add
+        else:
+            pend = {key: np.concatenate((pend[key], add[key])) for key in pend}
+        self.pending = pend
+        return new
+
+    # -------------------------------------------------------------- scan
+
+    def scan(self, inp: _Input, rows: np.ndarray) -> None:
+        cfg = self.cfg
+        tr = self.tracks
+        t = float(inp.t[rows[0]])
+        type_name = _TYPES[int(inp.type_code[rows[0]])]
+        mm = MEASUREMENT_MODELS[type_name]
+        m = mm.dim
+        gamma = self.gamma[type_name]
+        self._predict(t)
+        n_det = rows.size
+        z = inp.z[rows, :m]
+        R = inp.R[rows, :m, :m]
+        sr, sv = inp.sr[rows], inp.sv[rows]
+        n_old = tr.n
+        hit = np.zeros(n_old, dtype=bool)
+        used_det = np.zeros(n_det, dtype=bool)
+        gated_det = np.zeros(n_det, dtype=bool)
+        failed_det = np.zeros(n_det, dtype=bool)  # its track's update failed numerically
+        if n_old:
+            x6, P6 = self._combined()
+            if type_name == "los":
+                radius = pregate_radius(
+                    P6[:, :3, :3], np.zeros((0, 3, 3)), gamma, cfg.pregate_margin_m
+                )
+                ti, di = los_pregate_pairs(x6[:, :3], radius, z, R, sr, gamma)
+            else:
+                radius = pregate_radius(
+                    P6[:, :3, :3], inp.pos_cov[rows], gamma, cfg.pregate_margin_m
+                )
+                ti, di = pregate_pairs(x6[:, :3], radius, inp.pos[rows])
+            gate = chi2_gate(x6, P6, ti, di, z, R, mm, sr, sv, gamma)
+            gated_det[gate.detection] = True
+            if gate.track.size:
+                if cfg.association == "gnn":
+                    self._scan_gnn(
+                        gate, z, R, mm, sr, sv, rows, gamma, n_det, hit, used_det, failed_det
+                    )
+                else:
+                    self._scan_jpda(gate, z, R, mm, sr, sv, rows, n_det, hit, used_det)
+        self.counts["reports_used"] += int(used_det.sum())
+        # management of the tracks that existed before this scan
+        tr.age += 1
+        tr.hits += hit
+        tr.misses = np.where(hit, 0, tr.misses + 1)
+        tr.t_update = np.where(hit, t, tr.t_update)
+        tr.n_updates += hit
+        tent = tr.status == _TENTATIVE
+        confirm = tent & (tr.hits >= cfg.confirm_m)
+        tr.status[confirm] = _CONFIRMED
+        self.counts["tracks_confirmed"] += int(confirm.sum())
+        if n_old:
+            x6, P6 = self._combined()
+            sig = np.sqrt(np.maximum(np.trace(P6[:, :3, :3], axis1=1, axis2=2), 0.0))
+            dead = (
+                (tent & ~confirm & (tr.hits + (cfg.confirm_n - tr.age) < cfg.confirm_m))
+                | (tr.misses >= cfg.max_misses)
+                | (t - tr.t_update > cfg.max_coast_s)
+                | ~(sig <= cfg.max_position_sigma_m)
+            )
+            status = np.where(dead, _DELETED, tr.status)
+            self._emit(t, tr.ids, status, x6, P6, tr.mu, tr.mask, tr.n_updates, tr.truth)
+            if np.any(dead):
+                self.counts["tracks_deleted"] += int(dead.sum())
+                tr.keep(~dead)
+        # initiation
+        if type_name in _INITIATING:
+            free = ~(used_det | failed_det) if cfg.association == "gnn" else ~gated_det
+            new = self._initiate(rows[free], inp, t)
+        else:
+            new = None
+        if new is not None and new["ids"].size:
+            tr.append(new)
+            if self.imm is None:
+                x6n, P6n = new["x"][0][:, :6], new["P"][0][:, :6, :6]
+            else:
+                x6n, P6n = combined(IMMState(tuple(new["x"]), tuple(new["P"]), new["mu"]))
+            self._emit(
+                t,
+                new["ids"],
+                new["status"],
+                x6n,
+                P6n,
+                new["mu"],
+                new["mask"],
+                new["n_updates"],
+                new["truth"],
+            )
+
+    def _scan_gnn(self, gate, z, R, mm, sr, sv, rows, gamma, n_det, hit, used_det, failed_det):
+        tr = self.tracks
+        cost = gate.distance2 + gate.log_det_S
+        mx = np.full(tr.n, -np.inf)
+        np.maximum.at(mx, gate.track, gate.log_det_S)
+        miss = gamma + np.where(np.isfinite(mx), mx, 0.0) + 1e-9
+        assign = gnn(gate.track, gate.detection, cost, tr.n, n_det, miss)
+        a = np.flatnonzero(assign >= 0)
+        if a.size == 0:
+            return
+        d = assign[a]
+        ok = self._update_gnn(a, z[d], R[d], mm, sr[d], sv[d])
+        failed_det[d[~ok]] = True
+        a, d = a[ok], d[ok]
+        hit[a] = True
+        used_det[d] = True
+        r = rows[d]
+        tr.mask[a] &= self._input.mask[r]
+        tr.truth[a] = self._input.truth[r]
+
+    def _scan_jpda(self, gate, z, R, mm, sr, sv, rows, n_det, hit, used_det):
+        tr = self.tracks
+        u, loc, res = self._update_jpda(gate, z, R, mm, sr, sv, n_det)
+        if u.size == 0:
+            return
+        hit[u] = res.beta_miss[u] < 0.5
+        used_det[gate.detection] = True
+        r = rows[gate.detection]
+        order = np.lexsort((-res.beta, loc))
+        starts = np.r_[0, np.flatnonzero(np.diff(loc[order])) + 1]
+        tr.truth[u] = self._input.truth[r[order[starts]]]
+        tr.mask[u] &= np.bitwise_and.reduceat(self._input.mask[r[order]], starts)
+
+    def _emit(self, t, ids, status, x6, P6, mu, mask, n_updates, truth) -> None:
+        self.rows.append(
+            (
+                np.full(ids.size, t),
+                ids.copy(),
+                status.astype(np.int8),
+                x6.copy(),
+                P6.reshape(-1, 36).copy(),
+                mu.copy(),
+                mask.copy(),
+                n_updates.copy(),
+                truth.copy(),
+            )
+        )
+
+    # -------------------------------------------------------------- output
+
+    def table(self) -> pa.Table:
+        n_models = len(self.models)
+        if self.rows:
+            cols = [np.concatenate(c) for c in zip(*self.rows, strict=True)]
+        else:
+            cols = [
+                np.zeros(0),
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int8),
+                np.zeros((0, 6)),
+                np.zeros((0, 36)),
+                np.zeros((0, n_models)),
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
+            ]
+        t, ids, status, x6, P, mu, mask, n_upd, truth = cols
+        n = t.size
+        uniq, inv = np.unique(mask, return_inverse=True)
+        names = sorted(NODES)
+        text = []
+        for bits in uniq.tolist():
+            nations = [names[i] for i in range(len(names)) if bits >> i & 1]
+            text.append(format_marking(nations) if nations else f"REL TO {self.node}")
+        marking = np.asarray(text, dtype=object)[inv] if n else np.zeros(0, dtype=object)
+
+        def lists(a: np.ndarray, width: int) -> pa.ListArray:
+            offsets = pa.array(np.arange(n + 1, dtype=np.int32) * width)
+            return pa.ListArray.from_arrays(offsets, pa.array(a.reshape(-1).astype(float)))
+
+        arrays = [
+            pa.array(t),
+            pa.array(ids.astype(np.int64)),
+            pa.array(np.full(n, self.node, object)),
+            pa.array(_STATUS[status.astype(np.intp)] if n else np.zeros(0, object), pa.string()),
+            *(pa.array(x6[:, k]) for k in range(6)),
+            lists(P, 36),
+            lists(mu, n_models),
+            pa.array(marking, pa.string()),
+            pa.array(n_upd.astype(np.int64)),
+            pa.array(truth.astype(np.int64)),
+        ]
+        return pa.Table.from_arrays(arrays, schema=TRACKS_SCHEMA)
+
+
+def run_tracker(
+    detections: pa.Table,
+    config: TrackerConfig = TrackerConfig(),  # noqa: B008 (frozen, immutable)
+    *,
+    node: str | None = None,
+) -> TracksResult:
+    """Track every target of a Detections table (module notes).
+
+    Parameters
+    ----------
+    detections : pyarrow.Table
+        Detections (DESIGN.md): the columns of :data:`REQUIRED_COLUMNS`; ``truth_id``, if
+        present, is only copied to the output.
+    config : TrackerConfig
+        Tracker settings.
+    node : str, optional
+        ISO 3166 trigraph of the nation running the tracker, written to every row and
+        used in the fallback marking. Default: the single ``node`` of the detections
+        (an error if they come from several).
+
+    Returns
+    -------
+    TracksResult
+        The Tracks table (one row per track per scan alive, sorted by time then id) and
+        the run's counts.
+
+    Raises
+    ------
+    InputError
+        For missing columns, an unknown ``meas_type``, a ``z``/``R`` of the wrong length or
+        a bad ``marking`` (naming the row and the column), or an unknown/ambiguous node.
+
+    References
+    ----------
+    [BLK] section 5.5.3, [BP99] ch. 3 and 6, [BWT11] ch. 3, [BDH09].
+    """
+    if not isinstance(config, TrackerConfig):
+        raise InputError(f"config: expected a TrackerConfig, got {type(config).__name__}")
+    if not isinstance(detections, pa.Table):
+        raise InputError(f"detections: expected a pyarrow.Table, got {type(detections).__name__}")
+    skipped: dict[str, int] = {}
+    inp, out_of_order = _prepare(detections, skipped)
+    if node is None:
+        nodes = sorted(set(detections.column("node").drop_null().to_pylist()))
+        if len(nodes) != 1:
+            raise InputError(
+                f"node: the detections come from nodes {nodes}; pass node= (the tracker's nation)"
+            )
+        node = nodes[0]
+    check_node(node, "node")
+    run = _Run(config, node, inp)
+    for start, stop in inp.scans:
+        run.scan(inp, inp.order[start:stop])
+    counts = {
+        "reports": detections.num_rows,
+        "scans": len(inp.scans),
+        "reports_skipped": skipped,
+        "out_of_order_rows": out_of_order,
+        **run.counts,
+    }
+    return TracksResult(run.table(), counts)
+
+
+def write_tracks(table: pa.Table, path: str | Path) -> None:
+    """Write a Tracks table to Parquet atomically (nothing half-written on failure).
+
+    Raises
+    ------
+    InputError
+        If the table lacks a column of :data:`TRACKS_COLUMNS`.
+    """
+    from hyperdef.report import atomic_output
+
+    missing = [c for c in TRACKS_COLUMNS if c not in table.column_names]
+    if missing:
+        raise InputError(f"table: not a Tracks table, missing columns {', '.join(missing)}")
+    with atomic_output(Path(path)) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_tracks(path: str | Path) -> pa.Table:
+    """Read a Tracks table written by :func:`write_tracks`, checking its schema.
+
+    Raises
+    ------
+    InputError
+        If the file lacks a column of :data:`TRACKS_COLUMNS` or a column has the wrong type.
+    """
+    table = pq.read_table(path)
+    missing = [c for c in TRACKS_COLUMNS if c not in table.column_names]
+    if missing:
+        raise InputError(f"{path}: not a Tracks table, missing columns {', '.join(missing)}")
+    for f in TRACKS_SCHEMA:
+        if f.name in table.column_names and not table.schema.field(f.name).type.equals(f.type):
+            try:
+                table = table.set_column(
+                    table.column_names.index(f.name), f.name, table.column(f.name).cast(f.type)
+                )
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise InputError(
+                    f"{path}: column {f.name} has type {table.schema.field(f.name).type}, "
+                    f"expected {f.type}"
+                ) from None
+    return table
