@@ -1,4 +1,4 @@
-"""Command-line interface: ``hyperdef fly | homing | coverage | engage | flyout ...``.
+"""Command-line interface: ``hyperdef fly | homing | coverage | engage | flyout | track``.
 
 A thin layer over the Python API: it parses degrees at the edge, converts them to
 radians, calls :func:`hyperdef.threats.fly`, and writes or prints what comes back. No
@@ -394,12 +394,19 @@ def coverage(
     plot: Annotated[Path | None, typer.Option(
         "--plot", metavar="FILE.png", show_default=False,
         help="Write the coverage timeline (one row per sensor) here.")] = None,
+    detections_out: Annotated[Path | None, typer.Option(
+        "--detections", metavar="FILE.parquet", show_default=False,
+        help="Write every sensor's reports (the Detections table) here.")] = None,
+    truth_out: Annotated[Path | None, typer.Option(
+        "--truth", metavar="FILE.parquet", show_default=False,
+        help="Write the threat's truth table here.")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print one JSON object on stdout and nothing else.")] = False,
 ) -> None:
     """Fly one nominal threat past the sensors: first detection, coverage, warning time."""
     try:
-        result = _coverage(sensors_file, threat, launch, aim, seed, plot)
+        result = _coverage(sensors_file, threat, launch, aim, seed, plot, detections_out,
+                           truth_out)
     except HyperdefError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_INPUT_ERROR) from None
@@ -410,7 +417,8 @@ def coverage(
 
 
 def _coverage(sensors_file: Path, threat: str, launch: str, aim: str, seed: int,
-              plot: Path | None) -> dict[str, Any]:
+              plot: Path | None, detections_out: Path | None = None,
+              truth_out: Path | None = None) -> dict[str, Any]:
     """Validate, load the sensors, fly, report and plot; return the JSON object."""
     from hyperdef.sensors.config import load_sensors
     from hyperdef.sensors.coverage import coverage_report
@@ -424,11 +432,16 @@ def _coverage(sensors_file: Path, threat: str, launch: str, aim: str, seed: int,
         raise InputError(f"--seed: {seed} must be a non-negative integer")
     if plot is not None:
         check_output_path(plot, (".png",), "--plot")
+    for path, option in ((detections_out, "--detections"), (truth_out, "--truth")):
+        if path is not None:
+            check_output_path(path, (".parquet",), option)
     sensors = load_sensors(sensors_file)
     with _status(f"flying {threat} ..."):
         trajectory = fly_threat(threat, np.radians(launch_deg), np.radians(aim_deg))
+    reports: list = []
     with _status("observing ..."):
-        rows = coverage_report(sensors, trajectory, np.random.default_rng(seed))
+        rows = coverage_report(sensors, trajectory, np.random.default_rng(seed),
+                               reports=reports)
     summary = summarize(trajectory, 0)
     summary.update({"launch": list(launch_deg), "aim": list(aim_deg)})
     outputs: dict[str, str] = {}
@@ -440,6 +453,17 @@ def _coverage(sensors_file: Path, threat: str, launch: str, aim: str, seed: int,
                           title=f"{threat}: {launch_deg[0]:g},{launch_deg[1]:g} -> "
                                 f"{aim_deg[0]:g},{aim_deg[1]:g} (seed {seed})")
         outputs["plot"] = os.path.abspath(plot)
+    if detections_out is not None:
+        from hyperdef.sensors.detections import concat_detections, write_detections
+
+        write_detections(concat_detections(reports), detections_out)
+        outputs["detections"] = os.path.abspath(detections_out)
+    if truth_out is not None:
+        import pyarrow.parquet as pq
+
+        with atomic_output(truth_out) as tmp:
+            pq.write_table(trajectory.to_table(), tmp)
+        outputs["truth"] = os.path.abspath(truth_out)
     return {"threat": summary, "seed": seed, "sensors": rows, "outputs": outputs}
 
 
@@ -666,6 +690,158 @@ def _flyout(interceptor: str, plot: Path | None) -> dict[str, Any]:
         ],
         "outputs": outputs,
     }
+
+
+@app.command()
+def track(
+    detections_file: Annotated[Path, typer.Argument(
+        metavar="DETECTIONS.parquet", show_default=False,
+        help="Reports in the Detections table format (DESIGN.md).")],
+    out: Annotated[Path, typer.Option(
+        "--out", metavar="TRACKS.parquet", show_default=False,
+        help="Write the Tracks table here.")],
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", metavar="TRACKER.yaml", show_default=False,
+        help="Tracker settings (TrackerConfig fields); the flags below override it.")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", metavar="{cv,ca,singer,ct,ballistic,glide,imm}", show_default=False,
+        help="Motion model.")] = None,
+    association: Annotated[str | None, typer.Option(
+        "--association", metavar="{gnn,jpda}", show_default=False,
+        help="Data association.")] = None,
+    truth_file: Annotated[Path | None, typer.Option(
+        "--truth", metavar="TRUTH.parquet", show_default=False,
+        help="Truth table for OSPA and RMSE (default: truth.parquet beside the "
+             "detections, if there).")] = None,
+    node: Annotated[str | None, typer.Option(
+        "--node", metavar="ISO3", show_default=False,
+        help="Nation running the tracker (needed when the reports come from several).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object on stdout and nothing else.")] = False,
+) -> None:
+    """Track the targets of a Detections file and write the Tracks table."""
+    try:
+        result = _track(detections_file, out, config_file, model, association, truth_file,
+                        node)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(f"{result['tracks_confirmed']} confirmed tracks from {result['reports']} "
+                   f"reports in {result['scans']} scans ({result['wall_s']:.2f} s)")
+        if result["ospa_mean"] is not None:
+            typer.echo(f"OSPA mean {result['ospa_mean']:,.1f} m, position RMSE "
+                       f"{_fmt(result['rmse_pos_m'], ',.1f', ' m')}")
+        skipped = {k: v for k, v in result["reports_skipped"].items() if v}
+        if skipped:
+            typer.echo("skipped reports: " + ", ".join(f"{k} {v}" for k, v in skipped.items()))
+        typer.echo(f"wrote tracks {result['outputs']['out']}")
+
+
+def _tracker_config(config_file: Path | None, model: str | None, association: str | None):
+    """TrackerConfig from a YAML file and the flags; every bad key or value named."""
+    import dataclasses
+
+    import yaml
+
+    from hyperdef.tracking.tracker import TrackerConfig
+
+    settings: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(Path(config_file).read_text())
+        except FileNotFoundError:
+            raise InputError(f"--config: {str(config_file)!r} does not exist") from None
+        except (OSError, yaml.YAMLError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"--config: {str(config_file)!r} is not valid YAML: {first}"
+                             ) from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise InputError(f"--config: {str(config_file)!r} must hold a mapping of settings")
+        settings = dict(loaded or {})
+    fields = {f.name for f in dataclasses.fields(TrackerConfig)}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise InputError(f"--config: unknown setting {unknown[0]!r}; allowed: "
+                         + ", ".join(sorted(fields)))
+    params = settings.get("model_parameters")
+    if isinstance(params, dict):  # YAML form {cv: {sigma_a_m_s2: 5}}
+        settings["model_parameters"] = tuple(
+            (name, key, float(value)) for name, values in params.items()
+            for key, value in (values or {}).items())
+    for key in ("imm_models",):
+        if key in settings and isinstance(settings[key], list):
+            settings[key] = tuple(settings[key])
+    if model is not None:
+        settings["model"] = model
+    if association is not None:
+        settings["association"] = association
+    try:
+        return TrackerConfig(**settings)
+    except TypeError as exc:
+        raise InputError(f"--config: {exc}") from None
+
+
+def _track(detections_file: Path, out: Path, config_file: Path | None, model: str | None,
+           association: str | None, truth_file: Path | None,
+           node: str | None = None) -> dict[str, Any]:
+    import time
+
+    from hyperdef.sensors.detections import read_detections
+    from hyperdef.tracking.tracker import run_tracker, write_tracks
+
+    check_output_path(out, (".parquet",), "--out")
+    config = _tracker_config(config_file, model, association)
+    if not Path(detections_file).is_file():
+        raise InputError(f"DETECTIONS: {str(detections_file)!r} does not exist")
+    try:
+        table = read_detections(detections_file)
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"DETECTIONS: {str(detections_file)!r} is not a Parquet "
+                         f"Detections table ({type(exc).__name__})") from None
+    start = time.perf_counter()
+    with _status("tracking ..."):
+        result = run_tracker(table, config, node=node)
+    wall = time.perf_counter() - start
+    write_tracks(result.table, out)
+    counts = result.counts
+    summary: dict[str, Any] = {
+        "tracks_confirmed": int(counts["tracks_confirmed"]),
+        "scans": int(counts["scans"]),
+        "reports": int(counts["reports"]),
+        "reports_skipped": {k: int(v) for k, v in counts["reports_skipped"].items()},
+        "wall_s": round(wall, 4),
+        "model": config.model,
+        "association": config.association,
+        "ospa_mean": None,
+        "rmse_pos_m": None,
+        "outputs": {"out": os.path.abspath(out)},
+    }
+    truth_ids = table.column("truth_id").to_numpy()
+    if truth_file is None:
+        sibling = Path(detections_file).with_name("truth.parquet")
+        truth_file = sibling if sibling.is_file() else None
+    if truth_file is not None and np.any(truth_ids >= 0):
+        import pyarrow.parquet as pq
+
+        from hyperdef.threats.trajectory import trajectory_from_table
+        from hyperdef.tracking.metrics import summary as track_summary
+
+        try:
+            truth_table = pq.read_table(truth_file)
+        except (OSError, ValueError):
+            raise InputError(f"--truth: {str(truth_file)!r} is not a Parquet truth table"
+                             ) from None
+        metrics = track_summary(result.table, trajectory_from_table(truth_table))
+        summary["ospa_mean"] = metrics["ospa_mean_m"]
+        summary["rmse_pos_m"] = metrics["rmse_pos_m"]
+        summary["metrics"] = metrics
+    return summary
 
 
 def main() -> None:

@@ -67,6 +67,7 @@ def coverage_report(
     *,
     index: int = 0,
     track_pd: float = TRACK_PD,
+    reports: list | None = None,
 ) -> list[dict[str, Any]]:
     """Per-sensor first detection, coverage and warning time of object ``index``.
 
@@ -82,6 +83,9 @@ def coverage_report(
         Object of ``trajectory``.
     track_pd : float
         Detection probability per look counted as coverage, in (0, 1].
+    reports : list, optional
+        When given, each sensor's Detections table of the run (false alarms included)
+        is appended to it, so the caller can write the reports out.
 
     Returns
     -------
@@ -111,6 +115,8 @@ def coverage_report(
         pd = sensor.detection_probability(truth, kind=kind)[0] if times.size else np.zeros(0)
         covered = pd >= track_pd
         table = sensor.observe(one, rng, t_launch, t_impact)
+        if reports is not None:
+            reports.append(table)
         true = (
             table.filter(~np.asarray(table.column("false_alarm"), dtype=bool))
             if table.num_rows

@@ -234,6 +234,81 @@ class Trajectory:
         return pa.table(list(columns.values()), schema=schema)
 
 
+#: columns a truth table must have to be read back as a Trajectory
+TRUTH_COLUMNS = ("object_id", "kind", "t", "x", "y", "z", "vx", "vy", "vz", "lat", "lon", "alt",
+                 "mach")
+
+
+def trajectory_from_table(table: pa.Table) -> Trajectory:
+    """A :class:`Trajectory` from a truth table (``truth.parquet``, :meth:`Trajectory.to_table`).
+
+    Rows may come in any order; they are sorted by object and time. Columns beyond
+    :data:`TRUTH_COLUMNS` (acceleration, mass, dynamic pressure, heat flux, phase) are
+    used when present; otherwise acceleration is differenced from the velocity and the
+    others are NaN or ``glide``. Launch and aim points are taken as each object's first
+    and last samples.
+
+    Raises
+    ------
+    InputError
+        Naming the missing columns, or object ids that are not 0..B-1.
+    """
+    from hyperdef.errors import InputError
+
+    missing = [c for c in TRUTH_COLUMNS if c not in table.column_names]
+    if missing:
+        raise InputError(f"truth table: missing columns {', '.join(missing)}")
+    obj = table.column("object_id").to_numpy().astype(np.int64)
+    t = table.column("t").to_numpy().astype(float)
+    order = np.lexsort((t, obj))
+    obj, t = obj[order], t[order]
+    ids = np.unique(obj)
+    if ids.size == 0 or ids[0] != 0 or ids[-1] != ids.size - 1:
+        raise InputError("truth table: object_id must number the objects 0, 1, ..., B-1")
+
+    def col(name: str) -> np.ndarray:
+        return np.asarray(table.column(name).to_numpy(zero_copy_only=False))[order]
+
+    r = np.column_stack([col(c).astype(float) for c in ("x", "y", "z")])
+    v = np.column_stack([col(c).astype(float) for c in ("vx", "vy", "vz")])
+    counts = np.bincount(obj, minlength=ids.size)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    if all(c in table.column_names for c in ("ax", "ay", "az")):
+        a = np.column_stack([col(c).astype(float) for c in ("ax", "ay", "az")])
+    else:
+        a = np.gradient(v, t, axis=0) if t.size > 1 else np.zeros_like(v)
+    n = t.size
+
+    def optional(name: str) -> np.ndarray:
+        return col(name).astype(float) if name in table.column_names else np.full(n, np.nan)
+
+    if "phase" in table.column_names:
+        phase = np.array([PHASE_CODE.get(p, PHASE_CODE["glide"]) for p in col("phase")],
+                         dtype=np.int8)
+    else:
+        phase = np.full(n, PHASE_CODE["glide"], dtype=np.int8)
+    lla = np.column_stack([np.radians(col("lat").astype(float)),
+                           np.radians(col("lon").astype(float)), col("alt").astype(float)])
+    first, last = offsets[:-1], offsets[1:] - 1
+    return Trajectory(
+        kind=np.asarray(col("kind")[first], dtype=object),
+        offsets=offsets,
+        t=t,
+        r_ecef_m=r,
+        v_ecef_m_s=v,
+        a_ecef_m_s2=a,
+        lla=lla,
+        mass_kg=optional("mass"),
+        mach=col("mach").astype(float),
+        dynamic_pressure_pa=optional("dynamic_pressure"),
+        heat_flux_w_m2=optional("heat_flux"),
+        phase=phase,
+        launch_lla=lla[first],
+        aim_lla=lla[last],
+        status=np.full(ids.size, "unknown", dtype=object),
+    )
+
+
 def build_trajectory(
     kind: np.ndarray,
     index: np.ndarray,

@@ -390,6 +390,10 @@ def _split(labels: np.ndarray) -> list[np.ndarray]:
     return np.split(order, cuts)
 
 
+#: largest contested sub-problem (tracks x (detections + tracks)) solved as one matrix
+_ONE_MATRIX_CELLS = 4_000_000
+
+
 def _assign_component(
     tk: np.ndarray, dk: np.ndarray, cost: np.ndarray, miss: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -455,9 +459,18 @@ def gnn(
     rest = np.flatnonzero(~single)
     if rest.size:
         tr, de, co = track[rest], detection[rest], cost[rest]
-        for idx in _split(_components(tr, de, n_tracks, n_dets)):
-            t_a, d_a = _assign_component(tr[idx], de[idx], co[idx], miss)
+        k = np.unique(tr).size
+        d = np.unique(de).size
+        if k * (d + k) <= _ONE_MATRIX_CELLS:
+            # the components are independent: one solve of their block-diagonal union
+            # (non-gated cells infinite) gives every component's optimum at once, and
+            # costs one call instead of one per component
+            t_a, d_a = _assign_component(tr, de, co, miss)
             out[t_a] = d_a
+        else:
+            for idx in _split(_components(tr, de, n_tracks, n_dets)):
+                t_a, d_a = _assign_component(tr[idx], de[idx], co[idx], miss)
+                out[t_a] = d_a
     return out
 
 

@@ -104,6 +104,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,6 +260,9 @@ class TrackerConfig:
         Cap of exact JPDA enumeration (:func:`hyperdef.tracking.association.jpda`).
     pregate_margin_m : float
         Margin of the spatial pre-gate, m, >= 0.
+    model_parameters : tuple of (model, parameter, value)
+        Overrides of the default motion-model parameters, e.g.
+        ``(("cv", "sigma_a_m_s2", 5.0),)``; each model validates its own values.
 
     Raises
     ------
@@ -287,9 +291,17 @@ class TrackerConfig:
     jpda_max_detections: int = 10
     jpda_max_hypotheses: int = 50_000
     pregate_margin_m: float = 100.0
+    model_parameters: tuple[tuple[str, str, float], ...] = ()
 
     def __post_init__(self) -> None:
         _choice(self, "model", _MODEL_NAMES)
+        params = tuple(tuple(p) for p in self.model_parameters)
+        object.__setattr__(self, "model_parameters", params)
+        for name in {p[0] for p in params}:
+            if name not in MODELS:
+                raise InputError(f"TrackerConfig.model_parameters: unknown model {name!r}; "
+                                 f"allowed: {', '.join(MODELS)}")
+            self.motion_model(name)
         imm_models = tuple(self.imm_models)
         if not imm_models:
             raise InputError("TrackerConfig.imm_models: needs at least one model")
@@ -330,16 +342,27 @@ class TrackerConfig:
             except (TypeError, ValueError):
                 raise InputError("TrackerConfig.imm_transition: must be a square matrix") from None
             try:
-                IMM(tuple(MODELS[n] for n in imm_models), T, self.filter)
+                IMM(tuple(self.motion_model(n) for n in imm_models), T, self.filter)
             except InputError as err:
                 raise InputError(f"TrackerConfig.imm_{err}") from None
             object.__setattr__(
                 self, "imm_transition", tuple(tuple(float(v) for v in row) for row in T)
             )
 
+    def motion_model(self, name: str):
+        """Motion model ``name`` with the overrides of :attr:`model_parameters` applied."""
+        changes = {param: value for model, param, value in self.model_parameters
+                   if model == name}
+        try:
+            return dataclasses.replace(MODELS[name], **changes)
+        except TypeError:
+            fields = ", ".join(f.name for f in dataclasses.fields(MODELS[name]))
+            raise InputError(f"TrackerConfig.model_parameters: {name} has parameters "
+                             f"{fields}; got {', '.join(changes)}") from None
+
     def imm(self) -> IMM:
         """The :class:`~hyperdef.tracking.imm.IMM` of ``model='imm'``."""
-        models = tuple(MODELS[n] for n in self.imm_models)
+        models = tuple(self.motion_model(n) for n in self.imm_models)
         m = len(models)
         if self.imm_transition is None:
             T = np.full((m, m), 0.05 / max(m - 1, 1)) if m > 1 else np.ones((1, 1))
@@ -601,7 +624,7 @@ class _Run:
             self.model_names = list(cfg.imm_models)
         else:
             self.imm = None
-            self.models = [MODELS[cfg.model]]
+            self.models = [cfg.motion_model(cfg.model)]
             self.model_names = [cfg.model]
         self.tracks = _Tracks([int(m.dim) for m in self.models], len(self.models))
         self.t_now = -np.inf
