@@ -37,8 +37,10 @@ Track management
     *M-of-N*: a tentative track's scans are counted from the one that created it (that
     scan is a hit); it is confirmed at the first scan where its hits reach ``confirm_m``
     within its first ``confirm_n`` scans, and deleted as soon as that can no longer
-    happen (hits + scans left < M). Every scan processed while the track lives counts,
-    whatever the sensor. A two-point track starts with two hits in two scans.
+    happen (hits + scans left < M). Scans count by instant, whatever the sensor: reports
+    of several sensors at one time are one look (one hit, one scan of age, one miss), so
+    a track is never confirmed before it has been seen at ``confirm_m`` distinct times.
+    A two-point track starts with two hits in two scans.
     *Deletion* of any track: ``max_misses`` consecutive scans without an update, more
     than ``max_coast_s`` since its last update, or a position standard deviation
     ``sqrt(tr P_r)`` above ``max_position_sigma_m``. With sensors of different coverage,
@@ -573,6 +575,7 @@ class _Tracks:
         self.age = np.zeros(0, dtype=np.int64)
         self.misses = np.zeros(0, dtype=np.int64)
         self.t_update = np.zeros(0)
+        self.t_scan = np.zeros(0)
         self.n_updates = np.zeros(0, dtype=np.int64)
         self.mask = np.zeros(0, dtype=np.int64)
         self.truth = np.zeros(0, dtype=np.int64)
@@ -585,6 +588,7 @@ class _Tracks:
         "age",
         "misses",
         "t_update",
+        "t_scan",
         "n_updates",
         "mask",
         "truth",
@@ -788,6 +792,7 @@ class _Run:
             "age": np.full(k, hits, np.int64),
             "misses": np.zeros(k, np.int64),
             "t_update": np.full(k, t),
+            "t_scan": np.full(k, t),
             "n_updates": np.full(k, hits, np.int64),
             "mask": mask,
             "truth": truth,
@@ -909,9 +914,15 @@ class _Run:
                     self._scan_jpda(gate, z, R, mm, sr, sv, rows, n_det, hit, used_det)
         self.counts["reports_used"] += int(used_det.sum())
         # management of the tracks that existed before this scan
-        tr.age += 1
-        tr.hits += hit
-        tr.misses = np.where(hit, 0, tr.misses + 1)
+        # M-of-N counts instants, not sensors: several sensors reporting at one time are
+        # one look (three hits in one instant would confirm a track whose velocity is
+        # still its prior)
+        later = t > tr.t_scan + 1e-9
+        fresh = hit & (t > tr.t_update + 1e-9)
+        tr.age += later
+        tr.hits += fresh
+        tr.t_scan = np.where(later, t, tr.t_scan)
+        tr.misses = np.where(hit, 0, tr.misses + later)
         tr.t_update = np.where(hit, t, tr.t_update)
         tr.n_updates += hit
         tent = tr.status == _TENTATIVE
