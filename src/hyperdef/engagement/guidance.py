@@ -144,3 +144,37 @@ def limit_lateral(command: np.ndarray, v_m: np.ndarray, limit_m_s2: np.ndarray) 
     magnitude = norm(lateral)
     scale = np.minimum(1.0, limit_m_s2 / np.maximum(magnitude, 1e-12))
     return lateral * scale[:, None]
+
+
+#: how long the sideways part of an estimated target acceleration is extrapolated, s
+ACCEL_HORIZON_S = 0.0
+
+
+def predict_path(r: np.ndarray, v: np.ndarray, a: np.ndarray, dt_s: np.ndarray,
+                 accel_horizon_s: float = ACCEL_HORIZON_S) -> np.ndarray:
+    """Target positions predicted ``dt_s`` ahead from an estimated state, m, shape (n, 3).
+
+    The vertical part of the estimated acceleration (gravity, and the pull that keeps a
+    glider on its curved path) and its part along the horizontal velocity (drag, thrust)
+    are extrapolated over the whole horizon; the sideways part (a turn, a weave) only for
+    ``accel_horizon_s`` seconds: a manoeuvre seen now does not persist unchanged for
+    minutes, and a weave averages out (the constant-turn-rate caution of Li & Jilkov,
+    "Survey of maneuvering target tracking, Part I", IEEE TAES 39(4), 2003).
+
+    Parameters
+    ----------
+    r, v, a : ndarray, shape (n, 3)
+        ECEF position (m), velocity (m/s) and acceleration (m/s^2) of the estimate.
+    dt_s : ndarray, shape (n,)
+        Prediction horizon of each row, s (>= 0).
+    accel_horizon_s : float
+        Extrapolation time of the sideways acceleration, s.
+    """
+    dt = np.asarray(dt_s, dtype=float).reshape(-1, 1)
+    da = np.clip(dt, 0.0, accel_horizon_s)
+    up = r / norm(r)[:, None]
+    vertical = dot(a, up)[:, None] * up
+    along = perpendicular(v, up)
+    along /= np.maximum(norm(along), 1e-9)[:, None]
+    steady = vertical + dot(a, along)[:, None] * along
+    return r + v * dt + 0.5 * steady * dt * dt + (a - steady) * (da * dt - 0.5 * da * da)

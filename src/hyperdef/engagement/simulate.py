@@ -66,6 +66,7 @@ from hyperdef.engagement.flyout import FlyoutTable, flyout_table, line_holding_c
 from hyperdef.engagement.guidance import (
     limit_lateral,
     midcourse_command,
+    predict_path,
     predicted_intercept_point,
     terminal_command,
 )
@@ -82,8 +83,8 @@ from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
 #: outcomes of one engagement
 STATUSES = ("hit", "miss", "seeker_never_acquired", "out_of_propellant", "out_of_envelope")
 
-#: how long the sideways part of an uplinked target acceleration is extrapolated, s
-ACCEL_HORIZON_S = 0.0
+#: how long before the planned intercept a distant range minimum is taken as the end, s
+_PLAN_SLACK_S = 10.0
 
 #: a range minimum farther than this before kill-vehicle separation is a passing
 #: geometry, not the intercept: the flight goes on
@@ -263,6 +264,50 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95
     return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
+# --------------------------------------------------------------------------- track feed
+@dataclass(frozen=True, slots=True)
+class TrackFeed:
+    """Fire-control track estimates uplinked to each draw's interceptor.
+
+    Draw i reads rows ``offsets[i]:offsets[i+1]`` (sorted by time). At an uplink the
+    newest estimate no later than the measurement time is sent, with an acceleration
+    differenced from the velocities ``accel_baseline_s`` apart (zero with one row).
+
+    Attributes
+    ----------
+    t : ndarray, shape (M,)
+        Track times, s from epoch.
+    x : ndarray, shape (M, 6)
+        ECEF position and velocity estimates.
+    offsets : ndarray of int, shape (n + 1,)
+    accel_baseline_s : float
+        Time between the two velocities differenced for the acceleration, s.
+    """
+
+    t: np.ndarray
+    x: np.ndarray
+    offsets: np.ndarray
+    accel_baseline_s: float = 20.0
+
+    def estimate(self, draws: np.ndarray, t_s: float):
+        """(t, r, v, a) of the newest estimate at or before ``t_s`` for each draw."""
+        span = float(np.max(self.t) - np.min(self.t)) + 1.0 if self.t.size else 1.0
+        owner = np.repeat(np.arange(self.offsets.size - 1), np.diff(self.offsets))
+        key = self.t + owner * span
+        j = np.searchsorted(key, t_s + draws * span, side="right") - 1
+        lo = self.offsets[draws]
+        j = np.maximum(j, lo)  # before the first estimate: the first one
+        # velocity difference over a long baseline: a track's velocity noise differenced
+        # over one scan would swamp the target's acceleration
+        prev = np.searchsorted(key, self.t[j] - self.accel_baseline_s + draws * span,
+                               side="right") - 1
+        prev = np.clip(prev, lo, j)
+        dt = self.t[j] - self.t[prev]
+        a = np.where((dt > 0)[:, None], (self.x[j, 3:] - self.x[prev, 3:])
+                     / np.where(dt > 0, dt, 1.0)[:, None], 0.0)
+        return self.t[j], self.x[j, :3], self.x[j, 3:], a
+
+
 # --------------------------------------------------------------------------- closest approach
 def closest_approach_in_step(p0: np.ndarray, v0: np.ndarray, p1: np.ndarray, v1: np.ndarray,
                              h_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -344,6 +389,8 @@ class _Run:
         self._target_cache = None
         #: recompute the PIP time for the coasting vehicle (no fly-out plan to keep)
         self.replan = False
+        #: fire-control track states to uplink instead of noisy truth (optional)
+        self.feed: TrackFeed | None = None
 
     # ---------------------------------------------------------------- target knowledge
     def _target(self, idx: np.ndarray, t_s: float):
@@ -371,10 +418,13 @@ class _Run:
         up = self.opt.uplink
         latency = 0.0 if self.opt.ideal else up.latency_s
         t_meas = self.t - latency
-        r, v, a = self.traj.state_at(self.obj[due], t_meas)
-        if not self.opt.ideal:
-            r = r + up.position_sigma_m * self.rng.standard_normal(r.shape)
-            v = v + up.velocity_sigma_m_s * self.rng.standard_normal(v.shape)
+        if self.feed is not None and not self.opt.ideal:
+            t_meas, r, v, a = self.feed.estimate(due, t_meas)
+        else:
+            r, v, a = self.traj.state_at(self.obj[due], t_meas)
+            if not self.opt.ideal:
+                r = r + up.position_sigma_m * self.rng.standard_normal(r.shape)
+                v = v + up.velocity_sigma_m_s * self.rng.standard_normal(v.shape)
         self.est_t[due] = t_meas
         self.est_r[due], self.est_v[due], self.est_a[due] = r, v, a
         self.next_uplink[due] = np.maximum(self.next_uplink[due] + 1.0 / up.rate_hz, self.t
@@ -448,7 +498,12 @@ class _Run:
         if crossing.any():
             c = np.flatnonzero(crossing)
             miss, s = closest_approach_in_step(rel[c], vrel[c], rel1[c], vrel1[c], h)
-            ok = fl.separated(t, idx[c]) | (miss < _EARLY_MINIMUM_M)
+            # a range minimum counts as the intercept once the seeker holds the target,
+            # when it is close, or near the planned intercept time; a far pass earlier
+            # (a target flying under a lofted interceptor) is not the end of the flight
+            late = ~(t < self.t_pip[idx[c]] - _PLAN_SLACK_S)
+            ok = (fl.separated(t, idx[c]) & (self.acquired[idx[c]] | late)) | (
+                miss < _EARLY_MINIMUM_M)
             accept[c[ok]] = True
             self._finish_intercept(idx[c[ok]], miss[ok], (t - h) + s[ok] * h)
         # the interceptor came back to the ground, or ran out of time
@@ -498,27 +553,12 @@ class _Run:
         self.pip[idx] = self._predict(idx, t_pip)
 
     def _predict(self, idx, t_s) -> np.ndarray:
-        """Target position predicted from the current estimate to times ``t_s``.
-
-        The vertical part of the estimated acceleration (gravity, and the pull that keeps
-        a glider on its curved path) and its part along the horizontal velocity (drag,
-        thrust) are extrapolated over the whole horizon; the sideways part (a turn, a
-        weave) only for :data:`ACCEL_HORIZON_S` seconds: a manoeuvre seen now does not
-        persist unchanged for minutes, and a weave averages out.
-        """
+        """Target position predicted from the current estimate to times ``t_s``
+        (:func:`~hyperdef.engagement.guidance.predict_path`)."""
         if self.opt.ideal:
             return self.traj.state_at(self.obj[idx], t_s)[0]
-        dt = (t_s - self.est_t[idx])[:, None]
-        da = np.clip(dt, 0.0, ACCEL_HORIZON_S)
-        r, v, a = self.est_r[idx], self.est_v[idx], self.est_a[idx]
-        up = r / norm(r)[:, None]
-        vertical = dot(a, up)[:, None] * up
-        along = perpendicular(v, up)
-        along /= np.maximum(norm(along), 1e-9)[:, None]
-        tangential = dot(a, along)[:, None] * along
-        steady = vertical + tangential
-        return (r + v * dt + 0.5 * steady * dt * dt
-                + (a - steady) * (da * dt - 0.5 * da * da))
+        return predict_path(self.est_r[idx], self.est_v[idx], self.est_a[idx],
+                            t_s - self.est_t[idx])
 
     def _terminal(self, idx, sel, u_true, rng_m, range_rate, a_target_rel, tgo) -> np.ndarray:
         """Homing command of draws ``idx`` (``sel``: the same draws, maybe as a slice)."""
@@ -665,7 +705,9 @@ def choose_intercept(table: FlyoutTable, trajectory: Trajectory, target_index: n
 
 def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_index=0,
            site_lla: np.ndarray, t_launch_s, options: EngagementOptions = EngagementOptions(),
-           rng: np.random.Generator | None = None, n_draws: int | None = None
+           rng: np.random.Generator | None = None, n_draws: int | None = None,
+           track_feed: TrackFeed | None = None,
+           plan: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
            ) -> EngagementResult:
     """Fly interceptors from a launch site against threats, one record per draw.
 
@@ -687,6 +729,13 @@ def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_inde
         Source of the seeker and uplink noise; required unless ``options.ideal``.
     n_draws : int, optional
         Number of draws when every argument is a scalar.
+    track_feed : TrackFeed, optional
+        Fire-control track estimates to uplink (instead of truth with Gaussian errors).
+    plan : (time_of_flight_s, time_to_pip_s, pip_ecef_m), optional
+        The fire-control solution per draw (shapes (n,), (n,), (n, 3); NaN: no shot),
+        e.g. from :func:`hyperdef.engagement.fire_control.launch_windows` on a track's
+        predicted path; by default it is chosen on the truth path
+        (:func:`choose_intercept`).
 
     Returns
     -------
@@ -704,9 +753,13 @@ def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_inde
             raise InputError("rng: a numpy.random.Generator is needed unless options.ideal")
         rng = np.random.default_rng(0)
     table = flyout_table(interceptor)
-    tof, tau, pip = choose_intercept(
-        table, trajectory, obj, t_launch, site, horizon_s=options.max_flight_time_s,
-        alt_window_m=(interceptor.intercept_alt_min_m, interceptor.intercept_alt_max_m))
+    if plan is None:
+        tof, tau, pip = choose_intercept(
+            table, trajectory, obj, t_launch, site, horizon_s=options.max_flight_time_s,
+            alt_window_m=(interceptor.intercept_alt_min_m, interceptor.intercept_alt_max_m))
+    else:
+        tof, tau, pip = (np.broadcast_to(np.asarray(a, dtype=float), shape).copy()
+                         for a, shape in zip(plan, ((n,), (n,), (n, 3)), strict=True))
     flying = np.isfinite(tof)
     # fire when the time of flight matches the target's time to the PIP
     t_launch = np.where(flying, t_launch + np.maximum(tau - tof, 0.0), t_launch)
@@ -725,6 +778,7 @@ def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_inde
     run = _Run(interceptor, trajectory, obj, flight, start, options, rng, flying)
     run.t_pip = t_launch + tof
     run.pip = pip
+    run.feed = track_feed
     run.run()
     return run.result(t_launch)
 

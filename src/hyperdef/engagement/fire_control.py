@@ -1,0 +1,514 @@
+"""Fire control: launch windows from tracks, engage-on-remote, shoot-look-shoot, WTA.
+
+From a firm (confirmed) track the fire control predicts the threat's path
+(:func:`~hyperdef.engagement.guidance.predict_path`, acceleration differenced from the
+track's last velocities), and for every battery finds, with its interceptor's fly-out
+table, the launch times at which an interceptor meets the threat at a predicted intercept
+point (PIP) inside the class's intercept altitude band before the threat comes down:
+
+* intercept at path time tau is possible for a launch at t_L when the table's time of
+  flight to the PIP is tof(tau) <= tau - t_L; so tau - tof(tau) is the latest launch for
+  an intercept at tau, and the window is [earliest, latest] with latest = max over tau;
+* the preferred launch is the earliest (doctrine "shoot early": it leaves the most time
+  for a look and a second shot).
+
+A battery fires on a track of its own node, or on a remote track (engage-on-remote) only
+when the track's marking releases it to the battery's nation; a refused shot is recorded
+with its reason. Batteries are assigned by weapon-target assignment
+(:mod:`hyperdef.engagement.assignment`) on single-shot kill probabilities where windows
+are open. Each shot is flown by :func:`~hyperdef.engagement.simulate.engage` with
+midcourse updates from the fire-control track (:class:`TrackFeed`); kill assessment draws
+the kill from the miss distance with a Gaussian (Carleton) damage function
+``P_k(m) = exp(-(m / r_L)^2)`` of the class's lethal radius r_L. If the threat survives,
+a battery with doctrine ``shoot_look_shoot`` fires again when a launch after the
+intercept plus the kill-assessment delay still fits the window; doctrine ``salvo`` fires
+two rounds at once instead. Inventories are decremented per round.
+
+References
+----------
+.. [1] P. Zarchan, *Tactical and Strategic Missile Guidance*, 6th ed., AIAA, 2012,
+   ch. 14 (predicted intercept point, launch windows).
+.. [2] D. K. Schleher / R. E. Ball, *The Fundamentals of Aircraft Combat Survivability
+   Analysis and Design*, 2nd ed., AIAA, 2003, ch. 4 (Carleton damage function, shoot-look-
+   shoot and salvo doctrine).
+.. [3] A. Kline, D. Ahner and R. Hill, Computers & Operations Research 105, 2019 (WTA).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from hyperdef.core.dynamics import approx_altitude_m
+from hyperdef.core.frames import ecef_to_lla, great_circle_distance_m
+from hyperdef.core.markings import check_node, format_marking, intersect_markings, parse_marking
+from hyperdef.engagement.assignment import assign_one_shot
+from hyperdef.engagement.flyout import flyout_table
+from hyperdef.engagement.guidance import predict_path
+from hyperdef.engagement.interceptor import INTERCEPTORS
+from hyperdef.engagement.simulate import EngagementOptions, TrackFeed, engage
+from hyperdef.errors import InputError
+from hyperdef.threats.trajectory import Trajectory
+
+#: firing doctrines
+DOCTRINES = ("shoot_look_shoot", "salvo")
+
+#: single-shot kill probability assumed by the assignment for each class (illustrative;
+#: the flown engagements decide the actual outcome)
+DEFAULT_SSPK = {"gpi": 0.8, "sm6": 0.7}
+
+
+@dataclass(frozen=True, slots=True)
+class Battery:
+    """An interceptor battery (or ship) of one node.
+
+    Attributes
+    ----------
+    battery_id : str
+    node : str
+        ISO 3166 trigraph of the nation operating it.
+    lat_deg, lon_deg, alt_m : float
+        Site, degrees and metres above WGS-84 (on the Earth's surface: -500 to 9,000 m).
+    interceptor : str
+        Class name, a key of :data:`~hyperdef.engagement.interceptor.INTERCEPTORS`.
+    inventory : int
+        Rounds ready to fire, >= 0.
+    doctrine : str
+        ``shoot_look_shoot`` or ``salvo``.
+    releasable_to : tuple of str
+        Nations its engagement records may be released to besides its own.
+    """
+
+    battery_id: str
+    node: str
+    lat_deg: float
+    lon_deg: float
+    alt_m: float = 0.0
+    interceptor: str = "gpi"
+    inventory: int = 4
+    doctrine: str = "shoot_look_shoot"
+    releasable_to: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        name = f"battery {self.battery_id!r}"
+        check_node(self.node, f"{name}.node")
+        if not (math.isfinite(self.lat_deg) and -90.0 <= self.lat_deg <= 90.0):
+            raise InputError(f"{name}.lat_deg: {self.lat_deg} outside [-90, 90]")
+        if not (math.isfinite(self.lon_deg) and -180.0 <= self.lon_deg <= 360.0):
+            raise InputError(f"{name}.lon_deg: {self.lon_deg} outside [-180, 360]")
+        if not (math.isfinite(self.alt_m) and -500.0 <= self.alt_m <= 9_000.0):
+            raise InputError(f"{name}.alt_m: {self.alt_m} m is not on the Earth's surface "
+                             "(allowed -500 to 9000 m)")
+        if self.interceptor not in INTERCEPTORS:
+            raise InputError(f"{name}.interceptor: {self.interceptor!r} is not one of "
+                             f"{', '.join(INTERCEPTORS)}")
+        if isinstance(self.inventory, bool) or not isinstance(self.inventory, int | np.integer
+                                                              ) or self.inventory < 0:
+            raise InputError(f"{name}.inventory: {self.inventory!r} must be an integer >= 0")
+        if self.doctrine not in DOCTRINES:
+            raise InputError(f"{name}.doctrine: {self.doctrine!r} is not one of "
+                             f"{', '.join(DOCTRINES)}")
+        for k, other in enumerate(self.releasable_to):
+            check_node(other, f"{name}.releasable_to[{k}]")
+
+    @property
+    def site_lla(self) -> np.ndarray:
+        """(lat rad, lon rad, alt m)."""
+        return np.array([math.radians(self.lat_deg), math.radians(self.lon_deg), self.alt_m])
+
+    @property
+    def marking(self) -> str:
+        """Releasability of the battery's own records."""
+        return format_marking({self.node, *self.releasable_to})
+
+    def may_engage(self, track_node: str, track_marking: str) -> tuple[bool, str]:
+        """Whether the battery may fire on a track, and the reason when not."""
+        if track_node == self.node:
+            return True, ""
+        if self.node in parse_marking(track_marking):
+            return True, ""
+        return False, f"not_releasable: track of {track_node} marked {track_marking!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchWindow:
+    """When a battery can fire at a threat track.
+
+    Attributes
+    ----------
+    engageable : bool
+    earliest_s, latest_s, preferred_s : float
+        Launch times, s from epoch (NaN when not engageable).
+    intercept_s : float
+        Intercept time for the preferred launch.
+    time_of_flight_s : float
+        Interceptor flight time for the preferred launch.
+    pip_ecef_m : ndarray, shape (3,)
+        Predicted intercept point of the preferred launch.
+    intercept_alt_m, intercept_range_m : float
+        Its altitude and ground range from the battery.
+    threat_impact_s : float
+        Predicted time the threat comes down.
+    reason : str
+        Why not engageable (empty when engageable).
+    """
+
+    engageable: bool
+    earliest_s: float
+    latest_s: float
+    preferred_s: float
+    intercept_s: float
+    time_of_flight_s: float
+    pip_ecef_m: np.ndarray
+    intercept_alt_m: float
+    intercept_range_m: float
+    threat_impact_s: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PredictedPath:
+    """A threat path predicted from a track: times (K,) and ECEF positions (K, 3)."""
+
+    t: np.ndarray
+    r_ecef_m: np.ndarray
+
+    @property
+    def impact_s(self) -> float:
+        return float(self.t[-1])
+
+
+def predict_track_path(t_track: np.ndarray, x_track: np.ndarray, t_from_s: float, *,
+                       horizon_s: float = 900.0, step_s: float = 1.0,
+                       accel_baseline_s: float = 20.0) -> PredictedPath:
+    """The path of a tracked threat from its latest estimate at or before ``t_from_s``.
+
+    Acceleration is differenced from the track's velocities over at least
+    ``accel_baseline_s``; the path is cut where it reaches the ground.
+
+    Parameters
+    ----------
+    t_track : ndarray, shape (K,)
+        Track update times, increasing.
+    x_track : ndarray, shape (K, 6)
+        ECEF position and velocity estimates.
+    t_from_s : float
+        Prediction start.
+    """
+    k = int(np.searchsorted(t_track, t_from_s, side="right")) - 1
+    if k < 0:
+        raise InputError(f"t_from_s: {t_from_s} is before the track's first update "
+                         f"{float(t_track[0])}")
+    a = track_acceleration(t_track, x_track, k, accel_baseline_s)
+    times = t_track[k] + np.arange(0.0, horizon_s + step_s, step_s)
+    n = times.size
+    r = predict_path(np.repeat(x_track[k:k + 1, :3], n, 0), np.repeat(x_track[k:k + 1, 3:],
+                     n, 0), np.repeat(a[None], n, 0), times - t_track[k])
+    alt = approx_altitude_m(r)
+    below = np.flatnonzero(alt < 0.0)
+    end = int(below[0]) if below.size else n
+    end = max(end, 1)
+    keep = times[:end] >= t_from_s
+    return PredictedPath(t=times[:end][keep], r_ecef_m=r[:end][keep])
+
+
+def path_is_predictable(x6: np.ndarray, a: np.ndarray, *, max_climb_curvature_m_s2: float = 2.0,
+                        max_axial_m_s2: float = 20.0) -> bool:
+    """Whether a track's motion can be extrapolated into a path fire control can plan on.
+
+    Not while it accelerates along its path like a burning booster (over
+    ``max_axial_m_s2``), nor while it curves upward more than a constant flight-path
+    angle would (a glider pulling out of its climb): its vertical acceleration must not
+    exceed the ``-v_h^2 / r`` of level flight over the curved Earth by more than
+    ``max_climb_curvature_m_s2``.
+    """
+    r, v = x6[:3], x6[3:]
+    radius = float(np.linalg.norm(r))
+    up = r / radius
+    v_up = float(v @ up)
+    v_h2 = float(v @ v) - v_up * v_up
+    a_up = float(a @ up)
+    speed = float(np.linalg.norm(v))
+    axial = float(a @ v) / max(speed, 1.0)
+    return (a_up <= -v_h2 / radius + max_climb_curvature_m_s2) and abs(axial) <= max_axial_m_s2
+
+
+def track_acceleration(t_track: np.ndarray, x_track: np.ndarray, k: int,
+                       baseline_s: float = 20.0) -> np.ndarray:
+    """Acceleration at row ``k`` differenced from velocities ``baseline_s`` apart, m/s^2."""
+    j = max(int(np.searchsorted(t_track, t_track[k] - baseline_s, side="right")) - 1, 0)
+    dt = t_track[k] - t_track[j]
+    return (x_track[k, 3:] - x_track[j, 3:]) / dt if dt > 0 else np.zeros(3)
+
+
+def launch_window(battery: Battery, path: PredictedPath, t_now_s: float,
+                  ready_s: float = 0.0) -> LaunchWindow:
+    """Launch window of ``battery`` against a predicted threat path (module notes)."""
+    ic = INTERCEPTORS[battery.interceptor]
+    table = flyout_table(ic)
+    nan3 = np.full(3, np.nan)
+    impact = path.impact_s if path.t.size else float("nan")
+    if path.t.size == 0:
+        return LaunchWindow(False, *(np.nan,) * 5, nan3, np.nan, np.nan, impact,
+                            "no_prediction")
+    lla = ecef_to_lla(path.r_ecef_m)
+    site = battery.site_lla
+    ground = great_circle_distance_m(site[0], site[1], lla[:, 0], lla[:, 1])
+    tof = table.time_to(ground, np.maximum(lla[:, 2], 0.0))
+    band = (lla[:, 2] >= ic.intercept_alt_min_m) & (lla[:, 2] <= ic.intercept_alt_max_m)
+    latest_for = path.t - tof  # latest launch for an intercept at each path time
+    start = t_now_s + ready_s
+    ok = band & np.isfinite(tof) & (latest_for >= start)
+    if not ok.any():
+        reason = ("out_of_reach" if not (band & np.isfinite(tof)).any() else "too_late")
+        return LaunchWindow(False, *(np.nan,) * 5, nan3, np.nan, np.nan, impact, reason)
+    first = int(np.flatnonzero(ok)[0])
+    return LaunchWindow(
+        engageable=True,
+        earliest_s=start,
+        latest_s=float(np.max(latest_for[ok])),
+        preferred_s=float(max(start, latest_for[first])),
+        intercept_s=float(path.t[first]),
+        time_of_flight_s=float(tof[first]),
+        pip_ecef_m=path.r_ecef_m[first].copy(),
+        intercept_alt_m=float(lla[first, 2]),
+        intercept_range_m=float(ground[first]),
+        threat_impact_s=impact,
+    )
+
+
+def kill_probability(miss_m: np.ndarray, lethal_radius_m: float) -> np.ndarray:
+    """Carleton damage function ``exp(-(miss / r_L)^2)`` (Ball 2003, ch. 4)."""
+    return np.exp(-(np.asarray(miss_m, dtype=float) / lethal_radius_m) ** 2)
+
+
+#: columns of the engagements table (DESIGN.md, then hyperdef's additions)
+ENGAGEMENT_COLUMNS = ("shot_id", "battery_id", "track_id", "truth_id", "t_launch",
+                      "t_intercept", "miss_m", "kill", "marking", "node", "shot_number",
+                      "status", "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class FireControlResult:
+    """Engagements of a raid and the launch windows behind them.
+
+    Attributes
+    ----------
+    engagements : pyarrow.Table
+        One row per round fired or refused (:data:`ENGAGEMENT_COLUMNS`).
+    windows : dict
+        ``(battery_id, track_id) -> LaunchWindow`` of every releasable pair.
+    inventory : dict
+        Rounds left per battery.
+    """
+
+    engagements: pa.Table
+    windows: dict
+    inventory: dict
+
+    def kills(self) -> dict[int, bool]:
+        """Whether each engaged truth object was killed (evaluation)."""
+        table = self.engagements
+        out: dict[int, bool] = {}
+        for truth, kill in zip(table.column("truth_id").to_pylist(),
+                               table.column("kill").to_pylist(), strict=True):
+            if truth is not None and truth >= 0:
+                out[truth] = out.get(truth, False) or bool(kill)
+        return out
+
+
+def _firm_tracks(tracks: pa.Table) -> dict[int, dict]:
+    """History of every track that was ever confirmed, keyed by track id."""
+    ids = tracks.column("track_id").to_numpy()
+    status = np.asarray(tracks.column("status").to_pylist(), dtype=object)
+    t = tracks.column("t").to_numpy()
+    x = np.column_stack([tracks.column(c).to_numpy() for c in ("x", "y", "z", "vx", "vy",
+                                                               "vz")])
+    truth = (tracks.column("truth_id").to_numpy() if "truth_id" in tracks.column_names
+             else np.full(ids.size, -1))
+    nodes = tracks.column("node").to_pylist()
+    markings = tracks.column("marking").to_pylist()
+    out = {}
+    for tid in np.unique(ids[status == "confirmed"]):  # per firm track, not per sample
+        rows = np.flatnonzero((ids == tid) & (status != "deleted"))
+        rows = rows[np.argsort(t[rows], kind="stable")]
+        confirmed = rows[status[rows] == "confirmed"]
+        out[int(tid)] = {
+            "t": t[rows], "x": x[rows], "t_firm": float(t[confirmed[0]]),
+            "node": nodes[rows[-1]], "marking": markings[rows[-1]],
+            "truth_id": int(truth[rows[-1]]),
+        }
+    return out
+
+
+def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Trajectory, *,
+                     rng: np.random.Generator, threat_values: dict[int, float] | None = None,
+                     options: EngagementOptions = EngagementOptions(),
+                     kill_assessment_delay_s: float = 5.0,
+                     decision_step_s: float = 5.0) -> FireControlResult:
+    """Fire on every firm track of a Tracks table and fly the shots against the truth.
+
+    Parameters
+    ----------
+    tracks : pyarrow.Table
+        Tracks table (DESIGN.md) of the fire-control node(s); ``truth_id`` only tells the
+        simulation which truth object a shot physically flies at.
+    batteries : list of Battery
+    trajectory : Trajectory
+        Truth of the threats.
+    rng : numpy.random.Generator
+        Engagement noise and kill draws.
+    threat_values : dict, optional
+        Value per track id (default 1).
+    options : EngagementOptions
+    kill_assessment_delay_s : float
+        Time after an intercept before the kill is known, s (>= 0).
+    decision_step_s : float
+        Fire control re-examines a firm track this often until its path is predictable
+        (:func:`path_is_predictable`) and a window opens, s.
+
+    Returns
+    -------
+    FireControlResult
+    """
+    if not batteries:
+        raise InputError("batteries: at least one battery is needed")
+    ids = [b.battery_id for b in batteries]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"batteries: battery ids must be unique, got {ids}")
+    if not (math.isfinite(kill_assessment_delay_s) and kill_assessment_delay_s >= 0):
+        raise InputError(f"kill_assessment_delay_s: {kill_assessment_delay_s} must be >= 0")
+    firm = _firm_tracks(tracks)
+    inventory = {b.battery_id: int(b.inventory) for b in batteries}
+    rows: list[dict] = []
+    windows: dict = {}
+    track_ids = sorted(firm)
+    n_b, n_t = len(batteries), len(track_ids)
+    feasible = np.zeros((n_b, n_t), dtype=bool)
+    pk = np.zeros((n_b, n_t))
+    for i, b in enumerate(batteries):  # pairs of a raid: batteries x firm tracks
+        for j, tid in enumerate(track_ids):
+            trk = firm[tid]
+            allowed, why = b.may_engage(trk["node"], trk["marking"])
+            if not allowed:
+                rows.append(_refusal(b, tid, trk, why))
+                continue
+            window = _first_window(b, trk, decision_step_s)
+            windows[(b.battery_id, tid)] = window
+            feasible[i, j] = window.engageable
+            pk[i, j] = DEFAULT_SSPK.get(b.interceptor, 0.7)
+    values = np.array([(threat_values or {}).get(t, 1.0) for t in track_ids])
+    choice = assign_one_shot(values, pk, feasible,
+                             np.array([inventory[b.battery_id] for b in batteries]))
+    shot_id = 0
+    for j, tid in enumerate(track_ids):
+        if choice[j] < 0:
+            continue
+        b = batteries[choice[j]]
+        trk = firm[tid]
+        window = windows[(b.battery_id, tid)]
+        rounds = 2 if b.doctrine == "salvo" and inventory[b.battery_id] >= 2 else 1
+        killed = False
+        first = True
+        t_ready = window.earliest_s
+        while inventory[b.battery_id] > 0 and not killed:
+            if not first:
+                if b.doctrine != "shoot_look_shoot":
+                    break
+                path = predict_track_path(trk["t"], trk["x"], t_ready)
+                window = launch_window(b, path, t_ready)
+                if not window.engageable:
+                    break
+            fired = _fly(b, trk, window, rounds if first else 1, trajectory, rng, options)
+            for res_miss, res_status, t_int in fired:
+                shot_id += 1
+                inventory[b.battery_id] -= 1
+                kill = bool(np.isfinite(res_miss) and rng.random() < kill_probability(
+                                res_miss, INTERCEPTORS[b.interceptor].kill_vehicle.kill_radius_m))
+                killed = killed or kill
+                rows.append({"shot_id": shot_id, "battery_id": b.battery_id, "track_id": tid,
+                             "truth_id": trk["truth_id"], "t_launch": window.preferred_s,
+                             "t_intercept": t_int, "miss_m": res_miss, "kill": kill,
+                             "marking": intersect_markings([trk["marking"], b.marking])
+                             or b.marking, "node": b.node,
+                             "shot_number": 1 if first else 2, "status": res_status,
+                             "reason": ""})
+            t_done = max(r[2] for r in fired) if fired else np.nan
+            if not np.isfinite(t_done):
+                break
+            t_ready = t_done + kill_assessment_delay_s
+            if not first:
+                break
+            first = False
+    return FireControlResult(engagements=_table(rows), windows=windows, inventory=inventory)
+
+
+def _first_window(battery: Battery, trk: dict, step_s: float) -> LaunchWindow:
+    """The first window that opens on a firm track, checked every ``step_s`` seconds."""
+    last = None
+    for t_dec in np.arange(trk["t_firm"], trk["t"][-1] + 1e-9, step_s):  # decision times
+        k = int(np.searchsorted(trk["t"], t_dec, side="right")) - 1
+        a = track_acceleration(trk["t"], trk["x"], k)
+        if not path_is_predictable(trk["x"][k], a):
+            continue
+        window = launch_window(battery, predict_track_path(trk["t"], trk["x"], t_dec), t_dec)
+        if window.engageable:
+            return window
+        last = window
+    if last is None:
+        nan3 = np.full(3, np.nan)
+        return LaunchWindow(False, *(np.nan,) * 5, nan3, np.nan, np.nan, np.nan,
+                            "unpredictable")
+    return last
+
+
+def _fly(battery: Battery, trk: dict, window: LaunchWindow, rounds: int,
+         trajectory: Trajectory, rng: np.random.Generator, options: EngagementOptions):
+    """Fly ``rounds`` interceptors on a window; (miss, status, t_intercept) per round."""
+    if trk["truth_id"] < 0:  # a false track: the round finds nothing to hit
+        return [(np.nan, "no_target", np.nan)] * rounds
+    ic = INTERCEPTORS[battery.interceptor]
+    n = rounds
+    feed = TrackFeed(t=np.tile(trk["t"], n), x=np.tile(trk["x"], (n, 1)),
+                     offsets=np.arange(n + 1) * trk["t"].size)
+    tau = window.intercept_s - window.preferred_s
+    plan = (np.full(n, window.time_of_flight_s), np.full(n, tau),
+            np.repeat(window.pip_ecef_m[None], n, 0))
+    res = engage(ic, trajectory, target_index=np.full(n, trk["truth_id"]),
+                 site_lla=battery.site_lla, t_launch_s=window.preferred_s, options=options,
+                 rng=rng, track_feed=feed, plan=plan)
+    return list(zip(res.miss_m.tolist(), res.status.tolist(), res.t_intercept_s.tolist(),
+                    strict=True))
+
+
+def _refusal(b: Battery, tid: int, trk: dict, why: str) -> dict:
+    return {"shot_id": -1, "battery_id": b.battery_id, "track_id": tid,
+            "truth_id": trk["truth_id"], "t_launch": np.nan, "t_intercept": np.nan,
+            "miss_m": np.nan, "kill": False, "marking": b.marking, "node": b.node,
+            "shot_number": 0, "status": "refused", "reason": why}
+
+
+ENGAGEMENTS_SCHEMA = pa.schema([
+    ("shot_id", pa.int64()), ("battery_id", pa.string()), ("track_id", pa.int64()),
+    ("truth_id", pa.int64()), ("t_launch", pa.float64()), ("t_intercept", pa.float64()),
+    ("miss_m", pa.float64()), ("kill", pa.bool_()), ("marking", pa.string()),
+    ("node", pa.string()), ("shot_number", pa.int64()), ("status", pa.string()),
+    ("reason", pa.string()),
+])
+
+
+def _table(rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=ENGAGEMENTS_SCHEMA)
+
+
+def write_engagements(table: pa.Table, path) -> None:
+    """Write an engagements table to Parquet atomically."""
+    import pyarrow.parquet as pq
+
+    from hyperdef.report import atomic_output
+
+    with atomic_output(path) as tmp:
+        pq.write_table(table.cast(ENGAGEMENTS_SCHEMA), tmp)

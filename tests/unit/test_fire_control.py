@@ -1,0 +1,202 @@
+"""Fire control: windows, engage-on-remote by marking, shoot-look-shoot, WTA, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from hyperdef.engagement.assignment import (
+    assign_greedy,
+    assign_one_shot,
+    brute_force,
+    expected_value,
+)
+from hyperdef.engagement.fire_control import (
+    Battery,
+    PredictedPath,
+    kill_probability,
+    launch_window,
+    path_is_predictable,
+    run_fire_control,
+    write_engagements,
+)
+from hyperdef.errors import InputError
+from hyperdef.threats import fly
+
+DEFENDED = (26.2, 127.7)
+
+
+@pytest.fixture(scope="module")
+def ballistic():
+    return fly("ballistic", np.radians([33.0, 120.0, 0.0]), np.radians([*DEFENDED, 0.0]))
+
+
+def truth_tracks(trajectory, node="USA", marking="REL TO USA", dt=1.0, t_from=200.0):
+    """A Tracks table that follows the truth exactly (a perfect tracker), one object."""
+    rows = trajectory.rows(0)
+    t = np.arange(t_from, trajectory.t[rows][-1] - 1.0, dt)
+    r, v, _ = trajectory.state_at(np.zeros(t.size, int), t)
+    n = t.size
+    return pa.table({
+        "t": t, "track_id": np.full(n, 7), "node": [node] * n,
+        "status": ["confirmed"] * n,
+        "x": r[:, 0], "y": r[:, 1], "z": r[:, 2], "vx": v[:, 0], "vy": v[:, 1], "vz": v[:, 2],
+        "P": [list(np.eye(6).ravel())] * n, "model_probs": [[1.0]] * n,
+        "marking": [marking] * n, "truth_id": np.zeros(n, dtype=np.int64),
+    })
+
+
+def path_of(trajectory, t_from):
+    rows = trajectory.rows(0)
+    t = trajectory.t[rows]
+    keep = t >= t_from
+    return PredictedPath(t=t[keep], r_ecef_m=trajectory.r_ecef_m[rows][keep])
+
+
+def test_engageable_and_unengageable_geometry(ballistic):
+    near = Battery("gpi-near", "USA", *DEFENDED, interceptor="gpi")
+    w = launch_window(near, path_of(ballistic, 250.0), 250.0)
+    assert w.engageable and w.earliest_s <= w.preferred_s <= w.latest_s
+    assert w.intercept_s < w.threat_impact_s
+    assert 25e3 <= w.intercept_alt_m <= 300e3
+    # the interceptor meets the threat on time: launch + time of flight = intercept
+    assert w.preferred_s + w.time_of_flight_s == pytest.approx(w.intercept_s, abs=1.0)
+    far = Battery("sm6-far", "USA", -10.0, 150.0, interceptor="sm6")
+    w_far = launch_window(far, path_of(ballistic, 250.0), 250.0)
+    assert not w_far.engageable and w_far.reason == "out_of_reach"
+    late = launch_window(near, path_of(ballistic, 600.0), 600.0)
+    assert not late.engageable and late.reason in ("too_late", "out_of_reach")
+
+
+def test_engage_on_remote_is_allowed_or_refused_by_marking(ballistic):
+    jpn = Battery("jpn-sm3", "JPN", *DEFENDED, interceptor="gpi", inventory=2,
+                  releasable_to=("USA",))
+    shared = run_fire_control(truth_tracks(ballistic, "USA", "REL TO USA, JPN"), [jpn],
+                              ballistic, rng=np.random.default_rng(0))
+    rows = shared.engagements.to_pylist()
+    assert rows and all(r["status"] != "refused" for r in rows)
+    assert rows[0]["marking"] == "REL TO USA, JPN" and rows[0]["node"] == "JPN"
+    national = run_fire_control(truth_tracks(ballistic, "USA", "REL TO USA"), [jpn],
+                                ballistic, rng=np.random.default_rng(0))
+    refused = national.engagements.to_pylist()
+    assert len(refused) == 1 and refused[0]["status"] == "refused"
+    assert refused[0]["reason"].startswith("not_releasable")
+    assert national.inventory["jpn-sm3"] == 2
+
+
+def test_first_shot_kills_a_ballistic_target_from_a_firm_track(ballistic):
+    usa = Battery("usa-gpi", "USA", *DEFENDED, interceptor="gpi", inventory=3)
+    result = run_fire_control(truth_tracks(ballistic), [usa], ballistic,
+                              rng=np.random.default_rng(3))
+    first = result.engagements.to_pylist()[0]
+    assert first["shot_number"] == 1 and first["status"] == "hit", first
+    assert first["miss_m"] < 1.0 and result.kills() == {0: True}
+    assert result.inventory["usa-gpi"] == 2
+
+
+def test_shoot_look_shoot_only_when_there_is_time(ballistic, monkeypatch):
+    """A miss is forced; a second shot follows only if its launch still fits the window."""
+    import hyperdef.engagement.fire_control as fc
+
+    monkeypatch.setattr(fc, "kill_probability", lambda miss, radius: np.zeros_like(miss))
+    early = run_fire_control(truth_tracks(ballistic, t_from=200.0),
+                             [Battery("b", "USA", *DEFENDED, interceptor="gpi", inventory=3)],
+                             ballistic, rng=np.random.default_rng(0))
+    shots = early.engagements.to_pylist()
+    assert [s["shot_number"] for s in shots] == [1, 2]
+    assert shots[1]["t_launch"] >= shots[0]["t_intercept"] + 5.0
+    assert shots[1]["t_intercept"] < 625.0
+    late = run_fire_control(truth_tracks(ballistic, t_from=540.0),
+                            [Battery("b", "USA", *DEFENDED, interceptor="gpi", inventory=3)],
+                            ballistic, rng=np.random.default_rng(0))
+    assert [s["shot_number"] for s in late.engagements.to_pylist()] == [1]
+    salvo = run_fire_control(truth_tracks(ballistic, t_from=540.0),
+                             [Battery("s", "USA", *DEFENDED, interceptor="gpi", inventory=3,
+                                      doctrine="salvo")],
+                             ballistic, rng=np.random.default_rng(0))
+    rounds = salvo.engagements.to_pylist()
+    assert len(rounds) == 2 and rounds[0]["t_launch"] == rounds[1]["t_launch"]
+    assert salvo.inventory["s"] == 1
+
+
+def test_engagements_table_round_trip(ballistic, tmp_path):
+    import pyarrow.parquet as pq
+
+    result = run_fire_control(truth_tracks(ballistic),
+                              [Battery("b", "USA", *DEFENDED, interceptor="gpi")], ballistic,
+                              rng=np.random.default_rng(1))
+    write_engagements(result.engagements, tmp_path / "engagements.parquet")
+    back = pq.read_table(tmp_path / "engagements.parquet")
+    for column in ("shot_id", "battery_id", "track_id", "truth_id", "t_launch",
+                   "t_intercept", "miss_m", "kill", "marking"):
+        assert column in back.column_names
+    assert back.num_rows == result.engagements.num_rows
+
+
+def test_kill_probability_is_the_carleton_function():
+    assert kill_probability(np.array([0.0]), 2.0)[0] == 1.0
+    assert kill_probability(np.array([2.0]), 2.0)[0] == pytest.approx(np.exp(-1.0))
+
+
+def test_boost_and_pull_up_are_not_predictable():
+    r = np.array([6.4e6, 0.0, 0.0])
+    level = np.concatenate([r, [0.0, 3000.0, 0.0]])
+    assert path_is_predictable(level, np.array([-3000.0**2 / 6.4e6, 0.0, 0.0]))
+    assert not path_is_predictable(level, np.array([15.0, 0.0, 0.0]))  # pulling up
+    assert not path_is_predictable(level, np.array([-9.0, 40.0, 0.0]))  # boosting
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_one_shot_assignment_is_optimal(seed):
+    rng = np.random.default_rng(seed)
+    n_b, n_t = rng.integers(1, 4), rng.integers(1, 4)
+    values = rng.uniform(0.5, 3.0, n_t)
+    pk = rng.uniform(0.1, 0.95, (n_b, n_t))
+    feasible = rng.random((n_b, n_t)) > 0.25
+    inventory = rng.integers(0, 3, n_b)
+    choice = assign_one_shot(values, pk, feasible, inventory)
+    shots = np.zeros((n_b, n_t), dtype=int)
+    for t, b in enumerate(choice):
+        if b >= 0:
+            shots[b, t] = 1
+    assert np.all(shots.sum(axis=1) <= inventory) and np.all(shots[~feasible] == 0)
+    best, _ = brute_force(values, pk, feasible, inventory, max_shots_per_threat=1)
+    assert expected_value(values, pk, shots) == pytest.approx(best, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_greedy_is_near_optimal_and_exact_with_equal_pk(seed):
+    rng = np.random.default_rng(100 + seed)
+    n_b, n_t = 2, int(rng.integers(1, 4))
+    values = rng.uniform(0.5, 3.0, n_t)
+    inventory = rng.integers(1, 3, n_b)
+    pk = rng.uniform(0.2, 0.9, (n_b, n_t))
+    shots = assign_greedy(values, pk, inventory=inventory, max_shots_per_threat=2)
+    best, _ = brute_force(values, pk, inventory=inventory, max_shots_per_threat=2)
+    assert expected_value(values, pk, shots) >= 0.85 * best
+    same = np.repeat(pk[:1], n_b, axis=0)  # every battery alike: greedy is optimal
+    shots = assign_greedy(values, same, inventory=inventory, max_shots_per_threat=2)
+    best, _ = brute_force(values, same, inventory=inventory, max_shots_per_threat=2)
+    assert expected_value(values, same, shots) == pytest.approx(best, abs=1e-12)
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"alt_m": 50_000.0}, "alt_m"),
+    ({"lat_deg": 95.0}, "lat_deg"),
+    ({"inventory": -1}, "inventory"),
+    ({"doctrine": "fire_at_will"}, "doctrine"),
+    ({"node": "XXX"}, "node"),
+    ({"interceptor": "thaad"}, "interceptor"),
+])
+def test_bad_batteries_are_named(kwargs, field):
+    base = {"battery_id": "b1", "node": "USA", "lat_deg": 26.0, "lon_deg": 127.0}
+    with pytest.raises(InputError, match=field):
+        Battery(**{**base, **kwargs})
+
+
+def test_bad_assignment_input_is_named():
+    with pytest.raises(InputError, match="inventory"):
+        assign_one_shot([1.0], [[0.5]], inventory=np.array([-1]))
+    with pytest.raises(InputError, match="pk"):
+        assign_greedy([1.0], [[1.5]], inventory=np.array([1]))
