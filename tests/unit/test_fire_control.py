@@ -200,3 +200,17 @@ def test_bad_assignment_input_is_named():
         assign_one_shot([1.0], [[0.5]], inventory=np.array([-1]))
     with pytest.raises(InputError, match="pk"):
         assign_greedy([1.0], [[1.5]], inventory=np.array([1]))
+
+
+def test_battle_space_diagram_is_drawn(ballistic, tmp_path):
+    from hyperdef.engagement.flyout import flyout_table
+    from hyperdef.engagement.interceptor import GPI_CLASS
+    from hyperdef.report.engagement_plots import plot_battlespace
+
+    battery = Battery("gpi-near", "USA", *DEFENDED, interceptor="gpi")
+    path = path_of(ballistic, 250.0)
+    window = launch_window(battery, path, 250.0)
+    out = tmp_path / "battlespace.png"
+    plot_battlespace(flyout_table(GPI_CLASS), battery.site_lla, path.t, path.r_ecef_m,
+                     {"gpi-near": window}, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
