@@ -387,6 +387,8 @@ class _Run:
         self.pip = np.full((n, 3), np.nan)
         self.t_begin = flight.t_launch.copy()
         self._target_cache = None
+        self._objects: np.ndarray | None = None
+        self._lookup: np.ndarray | None = None
         #: recompute the PIP time for the coasting vehicle (no fly-out plan to keep)
         self.replan = False
         #: fire-control track states to uplink instead of noisy truth (optional)
@@ -399,15 +401,18 @@ class _Run:
         Draws share the clock, so the state depends only on the object: it is
         interpolated once per distinct object (and per time, cached) and gathered.
         """
+        if self._objects is None:  # the run's objects, found once
+            self._objects = np.unique(self.obj)
+            self._lookup = np.full(self.traj.n_objects, -1)
+            self._lookup[self._objects] = np.arange(self._objects.size)
         if self._target_cache is None or self._target_cache[0] != t_s:
-            objects = np.unique(self.obj[self.active | (self.t_begin <= t_s)])
-            lookup = np.full(self.traj.n_objects, -1)
-            lookup[objects] = np.arange(objects.size)
-            self._target_cache = (t_s, lookup, *self.traj.state_at(objects, t_s))
-        _, lookup, r, v, a = self._target_cache
-        k = lookup[self.obj[idx]]
-        if np.any(k < 0):  # an object not cached (cannot happen in a run; kept safe)
-            return self.traj.state_at(self.obj[idx], t_s)
+            self._target_cache = (t_s, *self.traj.state_at(self._objects, t_s))
+        _, r, v, a = self._target_cache
+        if self._objects.size == 1:  # one target for every draw: broadcast, no gather
+            n = self.obj[idx].size
+            return (np.broadcast_to(r[0], (n, 3)), np.broadcast_to(v[0], (n, 3)),
+                    np.broadcast_to(a[0], (n, 3)))
+        k = self._lookup[self.obj[idx]]
         return r[k], v[k], a[k]
 
     def _uplink(self, idx: np.ndarray, sel: slice | np.ndarray | None = None) -> None:
@@ -480,12 +485,13 @@ class _Run:
         if np.any(tracking | (tgo_now < opt.terminal_window_s + opt.dt_midcourse_s)):
             h = opt.dt_terminal_s
         next_launch = float(np.min(self.t_begin[waiting], initial=np.inf))
-        h = min(h, fl.next_event_s(t, sel) - t, float(np.max(self.t_end[sel])) - t,
-                next_launch - t)
+        event = fl.next_event_s(t, sel)
+        h = min(h, event - t, float(np.max(self.t_end[sel])) - t, next_launch - t)
         h = max(h, 1e-6)
         fl.step(sel, h, fl.held(t, sel, command))
         self.t = t = t + h
-        fl.drop_stages(t, sel)
+        if t >= event - 1e-9:  # a stage burned out on this step's end
+            fl.drop_stages(t, sel)
 
         r_t1, v_t1, _ = self._target(sel, t)
         r_m1 = fl.r[sel]
