@@ -1,4 +1,4 @@
-"""Command-line interface: ``hyperdef fly | homing | coverage | engage | flyout | track``.
+"""Command-line interface: ``hyperdef fly | homing | coverage | engage | flyout | track | run``.
 
 A thin layer over the Python API: it parses degrees at the edge, converts them to
 radians, calls :func:`hyperdef.threats.fly`, and writes or prints what comes back. No
@@ -842,6 +842,65 @@ def _track(detections_file: Path, out: Path, config_file: Path | None, model: st
         summary["rmse_pos_m"] = metrics["rmse_pos_m"]
         summary["metrics"] = metrics
     return summary
+
+
+@app.command()
+def run(
+    scenario_file: Annotated[Path, typer.Argument(
+        metavar="SCENARIO.yaml", show_default=False,
+        help="Scenario file (see scenarios/single_hgv.yaml).")],
+    out: Annotated[Path, typer.Option(
+        "--out", metavar="DIR", show_default=False,
+        help="Folder for truth, detections, tracks, engagements and summary.json.")],
+    seed: Annotated[int | None, typer.Option(
+        "--seed", metavar="N", show_default=False,
+        help="Seed overriding the scenario's.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the summary as one JSON object.")] = False,
+) -> None:
+    """Run a scenario through the whole kill chain and write the run's files."""
+    try:
+        summary = _run(scenario_file, out, seed)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    typer.echo(f"{summary['scenario']} (seed {summary['seed']}): {len(summary['threats'])} "
+               f"threats, {summary['shots']} shots, {summary['kills']} kills, "
+               f"{summary['leakers']} leakers")
+    for threat in summary["threats"]:
+        first = threat["first_detection"]
+        seen = (f"first seen {first['t_s']:.0f} s after launch at {first['range_km']:,.0f} km "
+                f"by {first['sensor_id']}" if first else "never detected")
+        typer.echo(f"  {threat['object_id']} {threat['kind']}: {seen}; "
+                   f"{'killed' if threat['killed'] else 'not killed'}")
+    for name, path in summary["outputs"].items():
+        typer.echo(f"wrote {name} {path}")
+
+
+def _run(scenario_file: Path, out: Path, seed: int | None) -> dict[str, Any]:
+    from hyperdef.scenario import load_scenario
+    from hyperdef.simulation import run_scenario, write_run
+
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed: {seed} must be a non-negative integer")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {str(out)!r} exists and is not a folder")
+    if not out.parent.is_dir():
+        raise InputError(f"--out: folder {str(out.parent)!r} does not exist")
+    scenario = load_scenario(scenario_file)
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        with Console(stderr=True).status("running ...") as status:
+            result = run_scenario(scenario, seed=seed,
+                                  progress=lambda stage: status.update(f"{stage} ..."))
+    else:
+        result = run_scenario(scenario, seed=seed)
+    paths = write_run(result, out)
+    return {**result.summary, "outputs": {k: os.path.abspath(v) for k, v in paths.items()}}
 
 
 def main() -> None:

@@ -524,3 +524,8 @@ def load_sensors(path: str | os.PathLike[str]) -> list:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise InputError(f"{os.fspath(path)}: bad YAML{where}: {problem}") from None
     return parse_sensors(data, source)
+
+
+def validation_error(exc: ValidationError, source: str = "") -> InputError:
+    """One-line :class:`InputError` naming the YAML path of the first field at fault."""
+    return _input_error(exc, source)

@@ -309,6 +309,31 @@ def trajectory_from_table(table: pa.Table) -> Trajectory:
     )
 
 
+def concat_trajectories(parts: list[Trajectory]) -> Trajectory:
+    """One :class:`Trajectory` holding the objects of several, in order.
+
+    Object ``k`` of part ``j`` becomes object ``sum(parts[:j].n_objects) + k``.
+    """
+    if not parts:
+        raise ValueError("concat_trajectories: no trajectories")
+    if len(parts) == 1:
+        return parts[0]
+    sizes = np.cumsum([0] + [p.offsets[-1] for p in parts[:-1]])
+    offsets = np.concatenate([parts[0].offsets[:1]] + [p.offsets[1:] + base for p, base in
+                                                       zip(parts, sizes, strict=True)])
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    return Trajectory(
+        kind=cat("kind"), offsets=offsets, t=cat("t"), r_ecef_m=cat("r_ecef_m"),
+        v_ecef_m_s=cat("v_ecef_m_s"), a_ecef_m_s2=cat("a_ecef_m_s2"), lla=cat("lla"),
+        mass_kg=cat("mass_kg"), mach=cat("mach"), dynamic_pressure_pa=cat("dynamic_pressure_pa"),
+        heat_flux_w_m2=cat("heat_flux_w_m2"), phase=cat("phase"), launch_lla=cat("launch_lla"),
+        aim_lla=cat("aim_lla"), status=cat("status"),
+    )
+
+
 def build_trajectory(
     kind: np.ndarray,
     index: np.ndarray,

@@ -1,0 +1,189 @@
+"""Scenario files: one YAML document describing a whole run of the kill chain.
+
+```yaml
+name: single_hgv
+seed: 1
+threats:                      # flown from launch to impact, in the order given
+  - {kind: hgv, from: [38.0, 118.0], to: [26.2, 127.7], launch_time_s: 0, maneuver: weave}
+sensors: [...]                # exactly the entries of a sensors file (sensors/config.py)
+nodes:                        # each nation tracks what is released to it
+  - {name: USA, tracker: {model: imm, imm_models: [cv, glide]}}
+batteries:
+  - {id: sm6-okinawa, node: JPN, interceptor: sm6, site: {lat_deg: 26.2, lon_deg: 127.7},
+     inventory: 4, doctrine: salvo, track_source: USA}
+```
+
+Degrees at this edge, SI inside. Unknown keys are errors; every error is one line naming
+the file and the field path (``single_hgv.yaml: batteries[0].inventory: ...``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hyperdef.core.markings import check_node
+from hyperdef.errors import InputError, ScenarioError
+from hyperdef.sensors.config import SensorEntry, SensorsFile, build_sensors, validation_error
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThreatEntry(_Model):
+    """One threat (or ``count`` identical ones launched ``interval_s`` apart)."""
+
+    kind: Literal["hgv", "hcm", "ballistic"]
+    from_: Annotated[tuple[float, float], Field(alias="from")]
+    to: tuple[float, float]
+    launch_time_s: float = 0.0
+    maneuver: Literal["none", "weave", "skip"] = "none"
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    interval_s: Annotated[float, Field(ge=0.0)] = 0.0
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _lat_lon(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not -90.0 <= value[0] <= 90.0:
+            raise ValueError(f"latitude {value[0]} outside [-90, 90]")
+        return value
+
+
+class NodeEntry(_Model):
+    """A nation running a tracker on the reports released to it."""
+
+    name: str
+    tracker: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        check_node(value, "name")
+        return value
+
+
+class SiteEntry(_Model):
+    lat_deg: Annotated[float, Field(ge=-90.0, le=90.0)]
+    lon_deg: Annotated[float, Field(ge=-180.0, le=360.0)]
+    alt_m: float = 0.0
+
+
+class BatteryEntry(_Model):
+    """An interceptor battery; ``track_source`` names the node whose picture it fires on."""
+
+    id: str
+    node: str
+    interceptor: Literal["gpi", "sm6"]
+    site: SiteEntry
+    inventory: Annotated[int, Field(ge=0)] = 4
+    doctrine: Literal["shoot_look_shoot", "salvo"] = "shoot_look_shoot"
+    releasable_to: tuple[str, ...] = ()
+    track_source: str | None = None
+
+
+class ScenarioFile(_Model):
+    """The whole scenario."""
+
+    name: str
+    seed: Annotated[int, Field(ge=0)] = 0
+    threats: Annotated[list[ThreatEntry], Field(min_length=1)]
+    sensors: Annotated[list[SensorEntry], Field(min_length=1)]
+    nodes: Annotated[list[NodeEntry], Field(min_length=1)]
+    batteries: list[BatteryEntry] = Field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """A validated scenario with its sensors, tracker settings and batteries built."""
+
+    name: str
+    seed: int
+    threats: tuple[ThreatEntry, ...]
+    sensors: tuple
+    nodes: tuple[str, ...]
+    trackers: dict
+    batteries: tuple
+    source: str = ""
+
+
+def parse_scenario(data: Any, source: str = "") -> Scenario:
+    """Validate a parsed YAML document and build the scenario's parts."""
+    from hyperdef.engagement.fire_control import Battery
+    from hyperdef.tracking.tracker import TrackerConfig
+
+    prefix = f"{source}: " if source else ""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{prefix}(file): expected a mapping with name, threats, "
+                            "sensors, nodes")
+    try:
+        spec = ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(str(validation_error(exc, prefix))) from None
+    sensors = build_sensors(SensorsFile(sensors=spec.sensors), prefix)
+    names = [n.name for n in spec.nodes]
+    if len(set(names)) != len(names):
+        raise ScenarioError(f"{prefix}nodes: node names must be unique, got {names}")
+    trackers = {}
+    fields = {f.name for f in dataclasses.fields(TrackerConfig)}
+    for i, node in enumerate(spec.nodes):
+        settings = dict(node.tracker)
+        unknown = sorted(set(settings) - fields)
+        if unknown:
+            raise ScenarioError(f"{prefix}nodes[{i}].tracker.{unknown[0]}: unknown setting; "
+                                f"allowed: {', '.join(sorted(fields))}")
+        for key in ("imm_models",):
+            if isinstance(settings.get(key), list):
+                settings[key] = tuple(settings[key])
+        try:
+            trackers[node.name] = TrackerConfig(**settings)
+        except InputError as exc:
+            raise ScenarioError(f"{prefix}nodes[{i}].tracker: {exc}") from None
+    batteries = []
+    for i, entry in enumerate(spec.batteries):
+        source_node = entry.track_source or entry.node
+        if source_node not in names:
+            raise ScenarioError(f"{prefix}batteries[{i}].track_source: {source_node!r} is not "
+                                f"a node of the scenario ({', '.join(names)})")
+        try:
+            battery = Battery(entry.id, entry.node, entry.site.lat_deg, entry.site.lon_deg,
+                              entry.site.alt_m, entry.interceptor, entry.inventory,
+                              entry.doctrine, tuple(entry.releasable_to))
+        except InputError as exc:
+            raise ScenarioError(f"{prefix}batteries[{i}]: {exc}") from None
+        batteries.append((battery, source_node))
+    ids = [b.battery_id for b, _ in batteries]
+    if len(set(ids)) != len(ids):
+        raise ScenarioError(f"{prefix}batteries: ids must be unique, got {ids}")
+    return Scenario(spec.name, spec.seed, tuple(spec.threats), tuple(sensors), tuple(names),
+                    trackers, tuple(batteries), source)
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read and validate a scenario YAML file.
+
+    Raises
+    ------
+    ScenarioError
+        One line naming the file and the field (or the YAML problem and its line).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ScenarioError(f"{path}: not valid YAML{where}: {problem}") from None
+    return parse_scenario(data, path.name)

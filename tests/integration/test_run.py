@@ -1,0 +1,96 @@
+"""``hyperdef run`` on scenarios/single_hgv.yaml end to end, and scenario errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from hyperdef.errors import ScenarioError
+from hyperdef.scenario import load_scenario, parse_scenario
+
+_SCRIPT = Path(sys.executable).with_name("hyperdef")
+HYPERDEF = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "hyperdef.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+SINGLE = ROOT / "scenarios" / "single_hgv.yaml"
+
+
+@pytest.fixture(scope="module")
+def run_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "single"
+    r = subprocess.run([*HYPERDEF, "run", str(SINGLE), "--out", str(out), "--json"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return out, json.loads(r.stdout)
+
+
+def test_single_hgv_is_detected_tracked_and_engaged(run_out):
+    out, summary = run_out
+    for name in ("truth", "detections", "tracks", "engagements"):
+        assert (out / f"{name}.parquet").is_file()
+    assert json.loads((out / "summary.json").read_text())["scenario"] == "single_hgv"
+    (threat,) = summary["threats"]
+    assert threat["kind"] == "hgv" and 1_400 < threat["range_km"] < 1_800
+    first = threat["first_detection"]
+    # the glider comes over the radar horizons late: minutes after launch, a few hundred km
+    assert first is not None and 200 < first["t_s"] < threat["flight_time_s"]
+    assert 100 < first["range_km"] < 1_500
+    firm = threat["time_to_firm_track_s"]
+    assert firm["USA"] is not None and firm["USA"] < threat["flight_time_s"]
+    assert threat["engaged"] and summary["shots"] >= 1
+    assert summary["kills"] + summary["leakers"] == 1
+    assert summary["tracking"]["USA"]["rmse_pos_m"] < 200
+    tracks = pq.read_table(out / "tracks.parquet")
+    assert set(tracks.column("node").to_pylist()) == {"USA", "JPN"}
+    shots = pq.read_table(out / "engagements.parquet").to_pylist()
+    assert all(s["battery_id"] == "sm6-okinawa" for s in shots)
+
+
+def test_same_seed_same_run(run_out, tmp_path):
+    out, summary = run_out
+    again = tmp_path / "again"
+    r = subprocess.run([*HYPERDEF, "run", str(SINGLE), "--out", str(again), "--json"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    second = json.loads(r.stdout)
+    assert second["threats"] == summary["threats"] and second["shots"] == summary["shots"]
+
+
+def _scenario(**changes):
+    import yaml
+
+    data = yaml.safe_load(SINGLE.read_text())
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"colour": "red"}, "colour: unknown key"),
+    ({"threats": [{"kind": "rocket", "from": [38, 118], "to": [26, 127]}]}, "threats[0].kind"),
+    ({"nodes": [{"name": "XXX"}]}, "nodes[0].name"),
+    ({"nodes": [{"name": "USA", "tracker": {"modle": "cv"}}]}, "nodes[0].tracker.modle"),
+    ({"batteries": [{"id": "b", "node": "USA", "interceptor": "gpi",
+                     "site": {"lat_deg": 26, "lon_deg": 127}, "inventory": -1}]},
+     "batteries[0].inventory"),
+    ({"batteries": [{"id": "b", "node": "USA", "interceptor": "gpi",
+                     "site": {"lat_deg": 26, "lon_deg": 127}, "doctrine": "fire_at_will"}]},
+     "batteries[0].doctrine"),
+])
+def test_bad_scenarios_name_the_field(change, message):
+    with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_scenario(_scenario(**change), "single_hgv.yaml")
+
+
+def test_bad_files_are_one_line_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nthreats: [\n")
+    with pytest.raises(ScenarioError, match="line"):
+        load_scenario(bad)
+    r = subprocess.run([*HYPERDEF, "run", str(tmp_path / "missing.yaml"), "--out",
+                        str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "missing.yaml" in r.stderr
+    assert not (tmp_path / "o").exists()
