@@ -2,7 +2,50 @@
 
 The kill chain is the architecture (see ``DESIGN.md``): ``core`` holds the shared
 physics (frames, Earth, atmosphere, dynamics, integrators), ``threats`` flies the
-hypersonic and ballistic threats, and later stages sense, track and engage them.
+hypersonic and ballistic threats, ``sensors`` observes them, ``tracking`` builds each
+nation's picture and the fused one, ``engagement`` fires interceptors, and
+:func:`run` ties one scenario through all of them::
+
+    import hyperdef
+    result = hyperdef.run("scenarios/single_hgv.yaml", out="run_single_hgv")
+    result.summary["kills"]
+    again = hyperdef.RunResult.load("run_single_hgv")
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # imported lazily: `import hyperdef` stays cheap
+    from hyperdef.simulation import RunResult
+
+
+def run(scenario: Any, *, seed: int | None = None, out: Any = None) -> RunResult:
+    """Run a scenario (a path to a YAML file, or a loaded ``Scenario``) once.
+
+    Parameters
+    ----------
+    scenario : str, path-like or hyperdef.scenario.Scenario
+    seed : int, optional
+        Overrides the scenario's seed.
+    out : str or path-like, optional
+        When given, the run's files are written there (``hyperdef run --out``).
+    """
+    from hyperdef.scenario import Scenario, load_scenario
+    from hyperdef.simulation import run_scenario, write_run
+
+    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    result = run_scenario(loaded, seed=seed)
+    if out is not None:
+        write_run(result, out, scenario=loaded)
+    return result
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RunResult":
+        from hyperdef.simulation import RunResult
+
+        return RunResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

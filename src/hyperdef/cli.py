@@ -899,8 +899,53 @@ def _run(scenario_file: Path, out: Path, seed: int | None) -> dict[str, Any]:
                                   progress=lambda stage: status.update(f"{stage} ..."))
     else:
         result = run_scenario(scenario, seed=seed)
-    paths = write_run(result, out)
+    paths = write_run(result, out, scenario=scenario)
     return {**result.summary, "outputs": {k: os.path.abspath(v) for k, v in paths.items()}}
+
+
+#: the scenarios shipped with the project (next to src/ in a checkout)
+SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(
+        "--out", metavar="DIR", help="Folder for the run's files and report.")] = Path(
+        "hyperdef-demo"),
+    seed: Annotated[int | None, typer.Option(
+        "--seed", metavar="N", show_default=False, help="Seed overriding the scenario's.")
+    ] = None,
+) -> None:
+    """Run the regional raid example (scenarios/regional_raid.yaml) and show the outcome."""
+    scenario_file = SCENARIOS_DIR / "regional_raid.yaml"
+    try:
+        if not scenario_file.is_file():
+            raise InputError(f"demo: {str(scenario_file)!r} not found (run from a checkout "
+                             "of hyperdef installed with pip install -e .)")
+        summary = _run(scenario_file, out, seed)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary['scenario']}: {summary['shots']} shots, "
+                        f"{summary['kills']} kills, {summary['leakers']} leakers "
+                        f"(seed {summary['seed']})", title_justify="left")
+    for name in ("threat", "kind", "first seen s", "by", "firm track s", "killed"):
+        table.add_column(name)
+    for threat in summary["threats"]:
+        first = threat["first_detection"] or {}
+        firm = [v for v in threat["time_to_firm_track_s"].values() if v is not None]
+        table.add_row(str(threat["object_id"]), threat["kind"],
+                      _fmt(first.get("t_s"), ",.0f"), first.get("sensor_id", "-"),
+                      _fmt(min(firm) if firm else None, ",.0f"),
+                      "yes" if threat["killed"] else "no")
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 100)
+    console.print(table)
+    console.print(f"report: {summary['outputs'].get('report', '-')}")
 
 
 def main() -> None:

@@ -38,6 +38,36 @@ class RunResult:
     engagements: pa.Table
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    pictures: dict[str, pa.Table] = field(default_factory=dict)
+    windows: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> RunResult:
+        """Read back the files :func:`write_run` wrote (launch windows are not kept).
+
+        Raises
+        ------
+        InputError
+            Naming the missing file.
+        """
+        from hyperdef.sensors.detections import read_detections
+        from hyperdef.threats.trajectory import trajectory_from_table
+        from hyperdef.tracking.tracker import read_tracks
+
+        folder = Path(run_dir)
+        for name in ("truth.parquet", "detections.parquet", "tracks.parquet",
+                     "engagements.parquet", "summary.json"):
+            if not (folder / name).is_file():
+                raise InputError(f"run_dir: {str(folder / name)!r} is missing")
+        tracks = read_tracks(folder / "tracks.parquet")
+        nodes = tracks.column("node").to_pylist()
+        pictures = {n: tracks.filter(pa.compute.equal(tracks.column("node"), n))
+                    for n in dict.fromkeys(nodes)}
+        summary = json.loads((folder / "summary.json").read_text())
+        return cls(truth=trajectory_from_table(pq.read_table(folder / "truth.parquet")),
+                   detections=read_detections(folder / "detections.parquet"),
+                   tracks=tracks, engagements=pq.read_table(folder / "engagements.parquet"),
+                   summary=summary, timings=summary.get("timings_s", {}), pictures=pictures)
 
 
 def _fly_threats(scenario: Scenario, rng: np.random.Generator) -> Trajectory:
@@ -99,9 +129,13 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
 
     start = stage("engagement")
     engagement_tables = []
-    for battery, source in scenario.batteries:  # per battery: its own inventory and doctrine
-        result = run_fire_control(pictures[source], [battery], truth, rng=engage_rng)
+    windows = {}
+    sources = list(dict.fromkeys(source for _, source in scenario.batteries))
+    for source in sources:  # one weapon-target assignment per picture fired on
+        batteries = [b for b, s in scenario.batteries if s == source]
+        result = run_fire_control(pictures[source], batteries, truth, rng=engage_rng)
         engagement_tables.append(result.engagements)
+        windows.update(result.windows)
     if engagement_tables:
         engagements = pa.concat_tables(engagement_tables)
         shot = np.asarray(engagements.column("shot_id").to_numpy()) >= 0
@@ -115,7 +149,8 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
 
     summary = _summary(scenario, root, truth, detections, pictures, engagements, timings,
                        track_summary)
-    return RunResult(truth, detections, tracks, engagements, summary, timings)
+    return RunResult(truth, detections, tracks, engagements, summary, timings,
+                     pictures=pictures, windows=windows)
 
 
 def _summary(scenario, seed, truth, detections, pictures, engagements, timings,
@@ -171,8 +206,12 @@ def _summary(scenario, seed, truth, detections, pictures, engagements, timings,
     }
 
 
-def write_run(result: RunResult, out_dir: str | Path) -> dict[str, str]:
-    """Write the output contract's files into ``out_dir`` (created), each atomically."""
+def write_run(result: RunResult, out_dir: str | Path,
+              scenario: Scenario | None = None) -> dict[str, str]:
+    """Write the output contract's files into ``out_dir`` (created), each atomically.
+
+    ``scenario`` (the one run) adds sensor and battery sites and battle spaces to the report.
+    """
     from hyperdef.engagement.fire_control import write_engagements
     from hyperdef.report import atomic_output
     from hyperdef.sensors.detections import write_detections
@@ -190,4 +229,8 @@ def write_run(result: RunResult, out_dir: str | Path) -> dict[str, str]:
     summary_path = out / "summary.json"
     with atomic_output(summary_path) as tmp:
         tmp.write_text(json.dumps(result.summary, indent=2))
-    return {**{k: str(v) for k, v in paths.items()}, "summary": str(summary_path)}
+    from hyperdef.report.html import write_report
+
+    write_report(result, scenario, out / "report.html")
+    return {**{k: str(v) for k, v in paths.items()}, "summary": str(summary_path),
+            "report": str(out / "report.html")}

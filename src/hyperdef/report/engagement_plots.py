@@ -78,7 +78,8 @@ def plot_battlespace(table: FlyoutTable, site_lla: np.ndarray, path_t: np.ndarra
                          shading="auto", cmap="Greys_r", alpha=0.6)
     fig.colorbar(mesh, ax=ax, label="interceptor time of flight, s")
     ax.plot(ground / 1e3, lla[:, 2] / 1e3, color="tab:red", lw=1.5, label="threat (predicted)")
-    marks = np.flatnonzero(np.mod(path_t - path_t[0], 60.0) < np.diff(path_t, prepend=-1)[0])
+    minute = np.floor((path_t - path_t[0]) / 60.0)
+    marks = np.flatnonzero(np.diff(minute, prepend=-1.0) > 0)  # first sample of each minute
     ax.plot(ground[marks] / 1e3, lla[marks, 2] / 1e3, "o", color="tab:red", ms=3)
     for label, window in windows.items():
         if getattr(window, "engageable", False):
