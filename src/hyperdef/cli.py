@@ -1,4 +1,5 @@
-"""Command-line interface: ``hyperdef fly | homing | coverage | engage | flyout | track | run``.
+"""Command-line interface: ``hyperdef fly | homing | coverage | engage | flyout | track |
+run | demo | campaign``.
 
 A thin layer over the Python API: it parses degrees at the edge, converts them to
 radians, calls :func:`hyperdef.threats.fly`, and writes or prints what comes back. No
@@ -946,6 +947,75 @@ def demo(
         console.width = max(console.width, 100)
     console.print(table)
     console.print(f"report: {summary['outputs'].get('report', '-')}")
+
+
+@app.command()
+def campaign(
+    scenario_file: Annotated[Path, typer.Argument(
+        metavar="SCENARIO.yaml", show_default=False, help="Scenario file.")],
+    runs: Annotated[int, typer.Option("--runs", metavar="N", help="Monte Carlo runs.")],
+    out: Annotated[Path, typer.Option(
+        "--out", metavar="DIR", show_default=False,
+        help="Folder for campaign.parquet, campaign.json and campaign.png.")],
+    seed: Annotated[int, typer.Option("--seed", metavar="S", help="Root seed.")] = 0,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", metavar="K", show_default=False,
+        help="Local worker processes (default: all cores).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", metavar="ADDRESS", show_default=False,
+        help="Dask scheduler (tcp://host:8786), or 'local' for a local Dask cluster.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the aggregates as one JSON object.")] = False,
+) -> None:
+    """Monte Carlo campaign of a scenario on local processes or a Dask cluster."""
+    try:
+        result = _campaign(scenario_file, runs, out, seed, workers, scheduler)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    agg = result["aggregates"]
+    negation = agg.get("raid_negation") or {}
+    typer.echo(f"{result['scenario']}: {result['runs']} runs on {result['backend']} in "
+               f"{result['wall_s']:.1f} s ({result['runs_per_minute']:.1f} runs/min)")
+    if negation:
+        typer.echo(f"raid negated in {negation['p']:.3f} of runs "
+                   f"(95% {negation['low']:.3f}-{negation['high']:.3f})")
+    for name, path in result["outputs"].items():
+        typer.echo(f"wrote {name} {path}")
+
+
+def _campaign(scenario_file: Path, runs: int, out: Path, seed: int, workers: int | None,
+              scheduler: str | None) -> dict[str, Any]:
+    from hyperdef.campaign import run_campaign, write_campaign
+    from hyperdef.scenario import load_scenario
+
+    if workers is not None and scheduler is not None:
+        raise InputError("--workers and --scheduler: give one or the other")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {str(out)!r} exists and is not a folder")
+    scenario = load_scenario(scenario_file)
+    progress = None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        task = bar.add_task("runs", total=runs)
+        bar.start()
+        progress = lambda done, total: bar.update(task, completed=done)  # noqa: E731
+    try:
+        result = run_campaign(scenario, runs, seed=seed, workers=workers, scheduler=scheduler,
+                              progress=progress)
+    finally:
+        if progress is not None:
+            bar.stop()
+    paths = write_campaign(result, out)
+    return {"scenario": result.scenario, "runs": result.runs, "backend": result.backend,
+            "workers": result.workers, "seed": result.seed, "wall_s": result.wall_s,
+            "runs_per_minute": result.runs_per_minute, "aggregates": result.aggregates,
+            "outputs": {k: os.path.abspath(v) for k, v in paths.items()}}
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hyperdef.core.frames import great_circle_distance_m
@@ -61,7 +62,7 @@ class RunResult:
                 raise InputError(f"run_dir: {str(folder / name)!r} is missing")
         tracks = read_tracks(folder / "tracks.parquet")
         nodes = tracks.column("node").to_pylist()
-        pictures = {n: tracks.filter(pa.compute.equal(tracks.column("node"), n))
+        pictures = {n: tracks.filter(pc.equal(tracks.column("node"), n))
                     for n in dict.fromkeys(nodes)}
         summary = json.loads((folder / "summary.json").read_text())
         return cls(truth=trajectory_from_table(pq.read_table(folder / "truth.parquet")),
@@ -190,7 +191,7 @@ def _summary(scenario, seed, truth, detections, pictures, engagements, timings,
             "engaged": i in kills,
             "killed": bool(kills.get(i, False)),
         })
-    fired = engagements.filter(pa.compute.greater_equal(engagements.column("shot_id"), 0))
+    fired = engagements.filter(pc.greater_equal(engagements.column("shot_id"), 0))
     return {
         "scenario": scenario.name,
         "seed": seed,

@@ -1,0 +1,632 @@
+"""Monte Carlo campaigns: one scenario run many times, locally or on a Dask cluster.
+
+:func:`run_campaign` runs a scenario ``runs`` times. Run ``i`` draws its randomness from
+child ``i`` of ``numpy.random.SeedSequence(seed).spawn(runs)`` (turned into the integer
+seed that :func:`hyperdef.simulation.run_scenario` takes), so the per-run table is the same
+whatever the number of workers or the backend: in-process, local processes
+(:class:`concurrent.futures.ProcessPoolExecutor`) or a Dask distributed cluster.
+
+Work is submitted per run index and results are keyed by index: a run whose worker dies is
+run again (Dask reschedules it; a broken local pool is rebuilt and only the missing indices
+resubmitted), never counted twice, and the table is ordered by index. A run that raises
+comes back as a row with ``status == "error"`` and the message, so one bad draw never stops
+a campaign (STYLE.md 8); aggregates use the ``"ok"`` rows.
+
+:func:`summarize_campaign` turns the per-run table into the campaign's aggregates
+(probability of raid negation and per-threat kill probability with Wilson 95 % intervals,
+leaker histogram, detection and firm-track time statistics, tracking RMSE and interceptors
+used); :func:`write_campaign` writes ``campaign.parquet``, ``campaign.json`` and
+``campaign.png``, each atomically.
+
+The per-run table has one row per run, in run order:
+
+=========================== ================ =============================================
+column                      type             meaning
+=========================== ================ =============================================
+run                         int64            run index ``i``
+seed                        int64            integer seed given to ``run_scenario``
+status                      string           ``"ok"`` or ``"error"``
+error                       string           message when ``status == "error"``, else null
+shots                       int64            interceptors fired
+kills                       int64            threats killed
+leakers                     int64            threats not killed
+refused_shots               int64            engagements refused (marking, inventory, ...)
+raid_negated                int8             1 when every threat was killed
+killed                      list<int8>       per threat (object id order): 1 when killed
+leaked                      list<int8>       per threat: 1 when not killed
+engaged                     list<int8>       per threat: 1 when at least one shot was taken
+first_detection_s           list<double>     per threat: first detection after its launch,
+                                             s (null when never detected)
+first_detection_range_km    list<double>     per threat: range at first detection, km
+firm_track_s_<NODE>         list<double>     per threat: time to firm track at node, s
+                                             (as ``run_scenario`` reports it; null if none)
+rmse_pos_m_<NODE>           double           node's position RMSE, m (null if no track)
+rmse_vel_m_s_<NODE>         double           node's velocity RMSE, m/s
+wall_s                      double           wall time of the run on its worker, s
+cpu_s                       double           CPU time of the run's worker process, s
+=========================== ================ =============================================
+
+Every column but ``wall_s`` and ``cpu_s`` is a deterministic function of
+``(scenario, seed, run)``: compare tables with ``table.drop(TIMING_COLUMNS)``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import math
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from hyperdef.errors import InputError
+from hyperdef.scenario import Scenario
+
+__all__ = [
+    "TIMING_COLUMNS",
+    "CampaignResult",
+    "campaign_seeds",
+    "run_campaign",
+    "summarize_campaign",
+    "write_campaign",
+]
+
+#: Per-run columns that measure the machine rather than the scenario.
+TIMING_COLUMNS = ("wall_s", "cpu_s")
+#: How many times a broken local process pool is rebuilt before the runs still missing
+#: are recorded as errors.
+MAX_POOL_RESTARTS = 3
+#: Dask retries of one run task (on top of the scheduler's rescheduling of lost workers).
+DASK_RETRIES = 2
+
+
+@dataclass
+class CampaignResult:
+    """Per-run table and aggregates of a campaign.
+
+    Attributes
+    ----------
+    scenario : str
+        Scenario name.
+    seed : int
+        Root seed; run ``i`` used ``campaign_seeds(seed, runs)[i]``.
+    runs : int
+        Number of runs.
+    backend : str
+        ``"inprocess"``, ``"processes"`` or ``"dask"``.
+    workers : int
+        Local workers used (for Dask: the cluster's worker count when the run started).
+    table : pyarrow.Table
+        One row per run, ordered by run index (columns in the module docstring).
+    aggregates : dict
+        :func:`summarize_campaign` of ``table``.
+    wall_s : float
+        Wall time of the whole campaign, s (includes pool or cluster start-up).
+    """
+
+    scenario: str
+    seed: int
+    runs: int
+    backend: str
+    workers: int
+    table: pa.Table
+    aggregates: dict[str, Any]
+    wall_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def runs_per_minute(self) -> float:
+        """Completed runs per minute of campaign wall time."""
+        return 60.0 * self.runs / self.wall_s if self.wall_s > 0 else math.nan
+
+
+# --------------------------------------------------------------------------- seeds
+def campaign_seeds(seed: int, runs: int) -> list[int]:
+    """Integer seed of every run: ``SeedSequence(seed).spawn(runs)[i].generate_state(1)[0]``.
+
+    Parameters
+    ----------
+    seed : int
+        Root seed, >= 0.
+    runs : int
+        Number of runs, >= 1.
+
+    Returns
+    -------
+    list of int
+        ``runs`` seeds in ``[0, 2**32)``; seed ``i`` does not depend on ``runs``.
+    """
+    children = np.random.SeedSequence(seed).spawn(runs)
+    return [int(child.generate_state(1)[0]) for child in children]
+
+
+# --------------------------------------------------------------------------- one run
+def _run_one(scenario: Scenario, run: int, seed: int) -> dict[str, Any]:
+    """Run the scenario once and reduce it to the campaign row (worker side).
+
+    Only the small row travels back, never the run's tables.
+    """
+    from hyperdef.simulation import run_scenario
+
+    start, cpu_start = time.perf_counter(), time.process_time()
+    try:
+        summary = run_scenario(scenario, seed=seed).summary
+    except Exception as exc:  # an expected outcome: recorded, the campaign goes on
+        return {
+            "run": run,
+            "seed": seed,
+            "status": "error",
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(limit=5),
+            "wall_s": time.perf_counter() - start,
+        }
+    row = _row_from_summary(summary, scenario.nodes)
+    row.update(
+        run=run,
+        seed=seed,
+        status="ok",
+        error=None,
+        wall_s=time.perf_counter() - start,
+        cpu_s=time.process_time() - cpu_start,
+    )
+    return row
+
+
+def _row_from_summary(summary: dict[str, Any], nodes: tuple[str, ...]) -> dict[str, Any]:
+    threats = summary["threats"]
+    killed = [int(bool(t["killed"])) for t in threats]
+    row: dict[str, Any] = {
+        "shots": int(summary["shots"]),
+        "kills": int(summary["kills"]),
+        "leakers": int(summary["leakers"]),
+        "refused_shots": int(summary.get("refused_shots", 0)),
+        "raid_negated": int(all(killed)),
+        "killed": killed,
+        "leaked": [1 - k for k in killed],
+        "engaged": [int(bool(t["engaged"])) for t in threats],
+        "first_detection_s": [
+            None if t["first_detection"] is None else float(t["first_detection"]["t_s"])
+            for t in threats
+        ],
+        "first_detection_range_km": [
+            None if t["first_detection"] is None else float(t["first_detection"]["range_km"])
+            for t in threats
+        ],
+    }
+    tracking = summary.get("tracking", {})
+    for node in nodes:
+        row[f"firm_track_s_{node}"] = [
+            _float_or_none(t["time_to_firm_track_s"].get(node)) for t in threats
+        ]
+        stats = tracking.get(node, {})
+        row[f"rmse_pos_m_{node}"] = _float_or_none(stats.get("rmse_pos_m"))
+        row[f"rmse_vel_m_s_{node}"] = _float_or_none(stats.get("rmse_vel_m_s"))
+    return row
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _table(rows: list[dict[str, Any]], nodes: tuple[str, ...]) -> pa.Table:
+    """Rows (ordered by run) to the per-run table with a fixed schema."""
+    ints = ("shots", "kills", "leakers", "refused_shots")
+    flags = ("killed", "leaked", "engaged")
+    times = ("first_detection_s", "first_detection_range_km")
+    fields: list[tuple[str, pa.DataType]] = [
+        ("run", pa.int64()),
+        ("seed", pa.int64()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        *[(n, pa.int64()) for n in ints],
+        ("raid_negated", pa.int8()),
+        *[(n, pa.list_(pa.int8())) for n in flags],
+        *[(n, pa.list_(pa.float64())) for n in times],
+    ]
+    for node in nodes:
+        fields += [
+            (f"firm_track_s_{node}", pa.list_(pa.float64())),
+            (f"rmse_pos_m_{node}", pa.float64()),
+            (f"rmse_vel_m_s_{node}", pa.float64()),
+        ]
+    fields += [("wall_s", pa.float64()), ("cpu_s", pa.float64())]
+    schema = pa.schema(fields)
+    return pa.table(
+        {
+            name: pa.array([row.get(name) for row in rows], type=dtype)
+            for name, dtype in zip(schema.names, schema.types, strict=True)
+        },
+        schema=schema,
+    )
+
+
+# --------------------------------------------------------------------------- backends
+def _check(scenario: Any, runs: Any, seed: Any, workers: Any) -> None:
+    if not isinstance(scenario, Scenario):
+        raise InputError(
+            f"scenario: expected a Scenario (load_scenario), got {type(scenario).__name__}"
+        )
+    for name, value, low in (("runs", runs, 1), ("seed", seed, 0), ("workers", workers, 1)):
+        if value is None and name == "workers":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise InputError(f"{name}: expected an integer, got {value!r}")
+        if value < low:
+            raise InputError(f"{name}: {value} must be >= {low}")
+
+
+def _run_inprocess(task, scenario, seeds, progress) -> dict[int, dict]:
+    results = {}
+    for run, seed in enumerate(seeds):
+        results[run] = task(scenario, run, seed)
+        if progress is not None:
+            progress(len(results), len(seeds))
+    return results
+
+
+def _run_processes(task, scenario, seeds, workers, progress) -> dict[int, dict]:
+    """Local process pool; a broken pool is rebuilt and only missing runs resubmitted."""
+    results: dict[int, dict] = {}
+    missing = list(range(len(seeds)))
+    restarts = 0
+    while missing:
+        try:
+            with cf.ProcessPoolExecutor(max_workers=min(workers, len(missing))) as pool:
+                futures = {pool.submit(task, scenario, run, seeds[run]): run for run in missing}
+                for future in cf.as_completed(futures):
+                    run = futures[future]
+                    if run in results:  # never counted twice
+                        continue
+                    results[run] = future.result()
+                    if progress is not None:
+                        progress(len(results), len(seeds))
+        except BrokenProcessPool as exc:
+            restarts += 1
+            missing = [run for run in range(len(seeds)) if run not in results]
+            if restarts > MAX_POOL_RESTARTS:
+                for run in missing:
+                    results[run] = {
+                        "run": run,
+                        "seed": seeds[run],
+                        "status": "error",
+                        "error": f"worker process died: {exc}",
+                        "wall_s": None,
+                    }
+                break
+            continue
+        missing = [run for run in range(len(seeds)) if run not in results]
+    return results
+
+
+def _dask_client(scheduler: Any, workers: int | None):
+    """``(client, owned)``: a Client for the address, 'local' or Client given."""
+    try:
+        import distributed
+    except ImportError:
+        raise InputError(
+            "scheduler: Dask is not installed (pip install 'dask[distributed]')"
+        ) from None
+    if isinstance(scheduler, distributed.Client):
+        return scheduler, False
+    if scheduler == "local":
+        cluster = distributed.LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        return distributed.Client(cluster), True
+    if not isinstance(scheduler, str) or not scheduler:
+        raise InputError(
+            f"scheduler: expected a Dask scheduler address "
+            f"('tcp://host:8786'), 'local' or a distributed.Client, got "
+            f"{scheduler!r}"
+        )
+    try:
+        return distributed.Client(scheduler, timeout="30s"), True
+    except OSError as exc:
+        raise InputError(f"scheduler: cannot connect to {scheduler!r} ({exc})") from None
+
+
+def _run_dask(task, scenario, seeds, client, progress) -> dict[int, dict]:
+    """One task per run index with a unique, index-named key (Dask reruns lost tasks)."""
+    from distributed import as_completed
+
+    token = uuid.uuid4().hex[:12]
+    remote = client.scatter(scenario, broadcast=True)
+    futures = {
+        client.submit(
+            task,
+            remote,
+            run,
+            seed,
+            key=f"hyperdef-run-{token}-{run}",
+            retries=DASK_RETRIES,
+            pure=False,
+        ): run
+        for run, seed in enumerate(seeds)
+    }
+    results: dict[int, dict] = {}
+    try:
+        for future in as_completed(list(futures)):
+            run = futures[future]
+            if run in results:
+                continue
+            try:
+                results[run] = future.result()
+            except Exception as exc:  # KilledWorker after the allowed failures
+                results[run] = {
+                    "run": run,
+                    "seed": seeds[run],
+                    "status": "error",
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "wall_s": None,
+                }
+            if progress is not None:
+                progress(len(results), len(seeds))
+    finally:
+        client.cancel(list(futures))
+    return results
+
+
+def run_campaign(
+    scenario: Scenario,
+    runs: int,
+    *,
+    seed: int,
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    _task: Callable[..., dict] | None = None,
+) -> CampaignResult:
+    """Run a scenario ``runs`` times and aggregate the outcomes.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`hyperdef.scenario.load_scenario`. It is pickled to the workers.
+    runs : int
+        Number of runs, >= 1.
+    seed : int
+        Root seed, >= 0 (keyword only). Run ``i`` uses ``campaign_seeds(seed, runs)[i]``.
+    workers : int, optional
+        Local worker processes (default ``os.cpu_count()``); 1 runs in this process. With
+        ``scheduler='local'``: the LocalCluster's worker count. Ignored for a remote
+        scheduler or a Client.
+    scheduler : str or distributed.Client, optional
+        None: local processes. A Dask scheduler address (``"tcp://host:8786"``), ``"local"``
+        (a LocalCluster started and closed here) or a ``distributed.Client`` (left open).
+    progress : callable, optional
+        Called as ``progress(done, total)`` each time a run completes.
+
+    Returns
+    -------
+    CampaignResult
+        The per-run table (ordered by run index, identical for every backend and worker
+        count apart from ``wall_s``) and its aggregates.
+
+    Raises
+    ------
+    hyperdef.errors.InputError
+        ``runs`` or ``workers`` below 1, a negative ``seed``, a bad ``scheduler``.
+    """
+    _check(scenario, runs, seed, workers)
+    runs, seed = int(runs), int(seed)
+    task = _run_one if _task is None else _task
+    seeds = campaign_seeds(seed, runs)
+    start = time.perf_counter()
+    if scheduler is not None:
+        client, owned = _dask_client(scheduler, workers)
+        try:
+            n_workers = len(client.scheduler_info().get("workers", {}))
+            results = _run_dask(task, scenario, seeds, client, progress)
+        finally:
+            if owned:
+                cluster = getattr(client, "cluster", None)
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        backend = "dask"
+    else:
+        n_workers = int(workers) if workers is not None else (os.cpu_count() or 1)
+        if n_workers == 1 or runs == 1:
+            results = _run_inprocess(task, scenario, seeds, progress)
+            backend, n_workers = "inprocess", 1
+        else:
+            results = _run_processes(task, scenario, seeds, n_workers, progress)
+            backend = "processes"
+    wall_s = time.perf_counter() - start
+    rows = [results[run] for run in range(runs)]
+    table = _table(rows, scenario.nodes)
+    return CampaignResult(
+        scenario.name, seed, runs, backend, n_workers, table, summarize_campaign(table), wall_s
+    )
+
+
+# --------------------------------------------------------------------------- aggregates
+def _interval(successes: int, trials: int) -> dict[str, Any]:
+    from hyperdef.engagement.simulate import wilson_interval
+
+    p, low, high = wilson_interval(successes, trials)
+    return {
+        "p": None if math.isnan(p) else p,
+        "low": low,
+        "high": high,
+        "successes": successes,
+        "trials": trials,
+    }
+
+
+def _stats(values: list[float | None]) -> dict[str, Any]:
+    """Mean and 10/50/90th percentiles (linear interpolation) of the non-null values."""
+    present = np.array([v for v in values if v is not None], dtype=float)
+    missing = len(values) - present.size
+    if present.size == 0:
+        return {"n": 0, "missing": missing, "mean": None, "p10": None, "p50": None, "p90": None}
+    p10, p50, p90 = np.percentile(present, [10, 50, 90])
+    return {
+        "n": int(present.size),
+        "missing": int(missing),
+        "mean": float(present.mean()),
+        "p10": float(p10),
+        "p50": float(p50),
+        "p90": float(p90),
+    }
+
+
+def _flatten(column: list[list | None]) -> list:
+    return [v for row in column if row is not None for v in row]
+
+
+def summarize_campaign(table: pa.Table) -> dict[str, Any]:
+    """Aggregates of a per-run table (the ``status == "ok"`` rows).
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        Per-run table as :func:`run_campaign` builds it (the columns it uses: ``status``,
+        ``raid_negated``, ``killed``, ``leakers``, ``shots``, ``kills``,
+        ``first_detection_s``, ``firm_track_s_<NODE>``, ``rmse_pos_m_<NODE>``,
+        ``rmse_vel_m_s_<NODE>``).
+
+    Returns
+    -------
+    dict
+        ``runs``, ``ok_runs``, ``failed_runs``; ``raid_negation`` and
+        ``kill_probability`` (one per threat) as ``{p, low, high, successes, trials}``
+        with the Wilson 95 % score interval; ``leakers_histogram`` (``counts[k]`` = runs
+        with ``k`` leakers); ``first_detection_s`` and ``firm_track_s`` (per node) as
+        ``{n, missing, mean, p10, p50, p90}`` over every (run, threat); ``rmse_pos_m_mean``
+        and ``rmse_vel_m_s_mean`` per node; ``interceptors_used_mean``, ``kills_mean``,
+        ``leakers_mean``. Values with no data are None.
+    """
+    ok = table.filter(pc.equal(table.column("status"), "ok"))
+    n_ok = ok.num_rows
+    killed = ok.column("killed").to_pylist()
+    n_threats = max((len(k) for k in killed), default=0)
+    leakers = ok.column("leakers").to_pylist()
+    counts = np.bincount(np.asarray(leakers, dtype=np.int64), minlength=n_threats + 1)
+    nodes = [
+        name.removeprefix("rmse_pos_m_")
+        for name in table.column_names
+        if name.startswith("rmse_pos_m_")
+    ]
+
+    def mean(name: str) -> float | None:
+        values = [v for v in ok.column(name).to_pylist() if v is not None]
+        return float(np.mean(values)) if values else None
+
+    return {
+        "runs": table.num_rows,
+        "ok_runs": n_ok,
+        "failed_runs": table.num_rows - n_ok,
+        "threats": n_threats,
+        "raid_negation": _interval(int(sum(ok.column("raid_negated").to_pylist())), n_ok),
+        "kill_probability": [
+            {"object_id": i, **_interval(sum(k[i] for k in killed), n_ok)} for i in range(n_threats)
+        ],
+        "leakers_histogram": {
+            "leakers": list(range(counts.size)),
+            "counts": [int(c) for c in counts],
+        },
+        "leakers_mean": mean("leakers"),
+        "kills_mean": mean("kills"),
+        "interceptors_used_mean": mean("shots"),
+        "first_detection_s": _stats(_flatten(ok.column("first_detection_s").to_pylist())),
+        "firm_track_s": {
+            node: _stats(_flatten(ok.column(f"firm_track_s_{node}").to_pylist())) for node in nodes
+        },
+        "rmse_pos_m_mean": {node: mean(f"rmse_pos_m_{node}") for node in nodes},
+        "rmse_vel_m_s_mean": {node: mean(f"rmse_vel_m_s_{node}") for node in nodes},
+    }
+
+
+# --------------------------------------------------------------------------- files
+def write_campaign(result: CampaignResult, out_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """Write ``campaign.parquet``, ``campaign.json`` and ``campaign.png`` into ``out_dir``.
+
+    The folder is created; each file is written atomically
+    (:func:`hyperdef.report.atomic_output`). The JSON holds the campaign's settings and
+    :attr:`CampaignResult.aggregates`; the figure shows the leaker histogram and the
+    first-detection times.
+
+    Returns
+    -------
+    dict
+        ``{"table": ..., "summary": ..., "figure": ...}`` paths as strings.
+    """
+    from hyperdef.report import atomic_output
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"out_dir: {str(out)!r} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "table": out / "campaign.parquet",
+        "summary": out / "campaign.json",
+        "figure": out / "campaign.png",
+    }
+    with atomic_output(paths["table"]) as tmp:
+        pq.write_table(result.table, tmp)
+    document = {
+        "scenario": result.scenario,
+        "seed": result.seed,
+        "runs": result.runs,
+        "backend": result.backend,
+        "workers": result.workers,
+        "wall_s": round(result.wall_s, 3),
+        "runs_per_minute": round(result.runs_per_minute, 2),
+        "seed_rule": "run i: int(SeedSequence(seed).spawn(runs)[i].generate_state(1)[0])",
+        "aggregates": result.aggregates,
+    }
+    with atomic_output(paths["summary"]) as tmp:
+        tmp.write_text(json.dumps(document, indent=2, allow_nan=False))
+    figure = _figure(result)
+    with atomic_output(paths["figure"]) as tmp:
+        figure.savefig(tmp, format="png", dpi=110)
+    return {k: str(v) for k, v in paths.items()}
+
+
+def _figure(result: CampaignResult):
+    """Leakers histogram and first-detection-time histogram (matplotlib object API, Agg)."""
+    from matplotlib.figure import Figure
+
+    agg = result.aggregates
+    figure = Figure(figsize=(9.0, 3.6), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    hist = agg["leakers_histogram"]
+    left.bar(hist["leakers"], hist["counts"], color="tab:red", width=0.8)
+    left.set_xlabel("leakers per run")
+    left.set_ylabel("runs")
+    left.set_xticks(hist["leakers"])
+    raid = agg["raid_negation"]
+    if raid["p"] is not None:
+        left.set_title(
+            f"raid negation {raid['p']:.2f} "
+            f"[{raid['low']:.2f}, {raid['high']:.2f}] (n={raid['trials']})",
+            fontsize=9,
+        )
+    ok = result.table.filter(pc.equal(result.table.column("status"), "ok"))
+    times = [v for v in _flatten(ok.column("first_detection_s").to_pylist()) if v is not None]
+    if times:
+        right.hist(times, bins=min(30, max(5, len(times) // 3)), color="tab:blue")
+    else:
+        right.text(0.5, 0.5, "no detections", ha="center", va="center", transform=right.transAxes)
+    right.set_xlabel("first detection after launch (s)")
+    right.set_ylabel("threat-runs")
+    figure.suptitle(f"{result.scenario}: {result.runs} runs, seed {result.seed}", fontsize=10)
+    return figure
