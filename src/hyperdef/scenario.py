@@ -110,6 +110,8 @@ class Scenario:
     trackers: dict
     batteries: tuple
     source: str = ""
+    #: the parsed YAML document the scenario was built from (for re-building with draws)
+    data: dict | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 def parse_scenario(data: Any, source: str = "") -> Scenario:
@@ -161,7 +163,7 @@ def parse_scenario(data: Any, source: str = "") -> Scenario:
     if len(set(ids)) != len(ids):
         raise ScenarioError(f"{prefix}batteries: ids must be unique, got {ids}")
     return Scenario(spec.name, spec.seed, tuple(spec.threats), tuple(sensors), tuple(names),
-                    trackers, tuple(batteries), source)
+                    trackers, tuple(batteries), source, data=data)
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
