@@ -6,11 +6,15 @@ seed: 1
 threats:                      # flown from launch to impact, in the order given
   - {kind: hgv, from: [38.0, 118.0], to: [26.2, 127.7], launch_time_s: 0, maneuver: weave}
 sensors: [...]                # exactly the entries of a sensors file (sensors/config.py)
-nodes:                        # each nation tracks what is released to it
+nodes:                        # each nation tracks its own sensors' reports
   - {name: USA, tracker: {model: imm, imm_models: [cv, glide]}}
+  - {name: JPN, tracker: {model: cv}}
+links:                        # plus what other nodes pass it (when the marking allows)
+  - {from: JPN, to: USA, share: detections, latency_s: 2.0}
+fusion: {node: USA, tracker: {model: imm, imm_models: [cv, glide]}}  # every released report
 batteries:
   - {id: sm6-okinawa, node: JPN, interceptor: sm6, site: {lat_deg: 26.2, lon_deg: 127.7},
-     inventory: 4, doctrine: salvo, track_source: USA}
+     inventory: 4, doctrine: salvo, track_source: fused}   # a node or 'fused'
 ```
 
 Degrees at this edge, SI inside. Unknown keys are errors; every error is one line naming
@@ -87,6 +91,22 @@ class BatteryEntry(_Model):
     track_source: str | None = None
 
 
+class LinkEntry(_Model):
+    """What one node passes to another: its own sensors' reports, after a delay."""
+
+    from_: Annotated[str, Field(alias="from")]
+    to: str
+    share: Literal["detections"] = "detections"
+    latency_s: Annotated[float, Field(ge=0.0)] = 0.0
+
+
+class FusionEntry(_Model):
+    """The fused picture: one tracker over every report released to ``node``."""
+
+    node: str
+    tracker: dict[str, Any] = Field(default_factory=dict)
+
+
 class ScenarioFile(_Model):
     """The whole scenario."""
 
@@ -95,6 +115,8 @@ class ScenarioFile(_Model):
     threats: Annotated[list[ThreatEntry], Field(min_length=1)]
     sensors: Annotated[list[SensorEntry], Field(min_length=1)]
     nodes: Annotated[list[NodeEntry], Field(min_length=1)]
+    links: list[LinkEntry] = Field(default_factory=list)
+    fusion: FusionEntry | None = None
     batteries: list[BatteryEntry] = Field(default_factory=list)
 
 
@@ -110,6 +132,8 @@ class Scenario:
     trackers: dict
     batteries: tuple
     source: str = ""
+    links: tuple = ()
+    fusion: tuple | None = None
     #: the parsed YAML document the scenario was built from (for re-building with draws)
     data: dict | None = dataclasses.field(default=None, compare=False, repr=False)
 
@@ -133,25 +157,45 @@ def parse_scenario(data: Any, source: str = "") -> Scenario:
         raise ScenarioError(f"{prefix}nodes: node names must be unique, got {names}")
     trackers = {}
     fields = {f.name for f in dataclasses.fields(TrackerConfig)}
-    for i, node in enumerate(spec.nodes):
-        settings = dict(node.tracker)
+
+    def tracker(settings: dict, where: str) -> TrackerConfig:
+        settings = dict(settings)
         unknown = sorted(set(settings) - fields)
         if unknown:
-            raise ScenarioError(f"{prefix}nodes[{i}].tracker.{unknown[0]}: unknown setting; "
+            raise ScenarioError(f"{prefix}{where}.{unknown[0]}: unknown setting; "
                                 f"allowed: {', '.join(sorted(fields))}")
         for key in ("imm_models",):
             if isinstance(settings.get(key), list):
                 settings[key] = tuple(settings[key])
         try:
-            trackers[node.name] = TrackerConfig(**settings)
+            return TrackerConfig(**settings)
         except InputError as exc:
-            raise ScenarioError(f"{prefix}nodes[{i}].tracker: {exc}") from None
+            raise ScenarioError(f"{prefix}{where}: {exc}") from None
+
+    for i, node in enumerate(spec.nodes):
+        trackers[node.name] = tracker(node.tracker, f"nodes[{i}].tracker")
+    links = []
+    for i, link in enumerate(spec.links):
+        for end, name in (("from", link.from_), ("to", link.to)):
+            if name not in names:
+                raise ScenarioError(f"{prefix}links[{i}].{end}: {name!r} is not a node of the "
+                                    f"scenario ({', '.join(names)})")
+        if link.from_ == link.to:
+            raise ScenarioError(f"{prefix}links[{i}]: a node cannot link to itself")
+        links.append((link.from_, link.to, link.share, link.latency_s))
+    fusion = None
+    if spec.fusion is not None:
+        if spec.fusion.node not in names:
+            raise ScenarioError(f"{prefix}fusion.node: {spec.fusion.node!r} is not a node of "
+                                f"the scenario ({', '.join(names)})")
+        fusion = (spec.fusion.node, tracker(spec.fusion.tracker, "fusion.tracker"))
     batteries = []
     for i, entry in enumerate(spec.batteries):
         source_node = entry.track_source or entry.node
-        if source_node not in names:
+        if source_node not in names and not (source_node == "fused" and fusion is not None):
+            allowed = ", ".join(names + (["fused"] if fusion is not None else []))
             raise ScenarioError(f"{prefix}batteries[{i}].track_source: {source_node!r} is not "
-                                f"a node of the scenario ({', '.join(names)})")
+                                f"a picture of the scenario ({allowed})")
         try:
             battery = Battery(entry.id, entry.node, entry.site.lat_deg, entry.site.lon_deg,
                               entry.site.alt_m, entry.interceptor, entry.inventory,
@@ -163,7 +207,8 @@ def parse_scenario(data: Any, source: str = "") -> Scenario:
     if len(set(ids)) != len(ids):
         raise ScenarioError(f"{prefix}batteries: ids must be unique, got {ids}")
     return Scenario(spec.name, spec.seed, tuple(spec.threats), tuple(sensors), tuple(names),
-                    trackers, tuple(batteries), source, data=data)
+                    trackers, tuple(batteries), source, links=tuple(links), fusion=fusion,
+                    data=data)
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:

@@ -80,6 +80,29 @@ def _fly_threats(scenario: Scenario, rng: np.random.Generator) -> Trajectory:
     return concat_trajectories(parts)
 
 
+def node_reports(detections: pa.Table, node: str, links: tuple = ()) -> pa.Table:
+    """The reports a node tracks: its own sensors', plus those its links pass it.
+
+    A link ``(sender, receiver, "detections", latency_s)`` passes the sender's own
+    sensors' reports that their marking releases to the receiver, arriving
+    ``latency_s`` later (``t_report`` shifted). Nothing else reaches the node.
+    """
+    from hyperdef.tracking.nodes import released_to
+
+    nodes = np.asarray(detections.column("node").to_pylist(), dtype=object)
+    parts = [detections.filter(pa.array(nodes == node))]
+    for sender, receiver, _share, latency in links:
+        if receiver != node:
+            continue
+        theirs = released_to(detections.filter(pa.array(nodes == sender)), node)
+        if theirs.num_rows:
+            shifted = pc.add(theirs.column("t_report"), float(latency))
+            theirs = theirs.set_column(theirs.schema.get_field_index("t_report"), "t_report",
+                                       shifted)
+        parts.append(theirs)
+    return concat_detections(parts)
+
+
 def run_scenario(scenario: Scenario, *, seed: int | None = None,
                  progress=None) -> RunResult:
     """Run the kill chain once.
@@ -123,8 +146,12 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
     start = stage("tracking")
     pictures = {}
     for node in scenario.nodes:  # one tracker per nation (a few)
-        mine = released_to(detections, node)
-        pictures[node] = run_tracker(mine, scenario.trackers[node], node=node).table
+        pictures[node] = run_tracker(node_reports(detections, node, scenario.links),
+                                     scenario.trackers[node], node=node).table
+    if scenario.fusion is not None:  # central fusion of every report released to the node
+        fusing_node, config = scenario.fusion
+        fused = run_tracker(released_to(detections, fusing_node), config, node=fusing_node)
+        pictures["fused"] = fused.table
     tracks = pa.concat_tables(list(pictures.values())) if pictures else pa.table({})
     timings["tracking_s"] = time.perf_counter() - start
 
