@@ -29,3 +29,14 @@ def test_ci_runs_the_readme_test_command():
         cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     assert "pytest" in out and out.startswith("python3 -m venv .venv")
     assert "README.md" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_scenario_example_is_valid():
+    import yaml
+
+    from hyperdef.scenario import parse_scenario
+
+    blocks = re.findall(r"```yaml\n(.*?)```", README, flags=re.S)
+    assert blocks, "the README shows the scenario format"
+    scenario = parse_scenario(yaml.safe_load(blocks[0]), "README.md")
+    assert scenario.fusion is not None and scenario.links
