@@ -24,7 +24,9 @@ The per-run table has one row per run, in run order:
 column                      type             meaning
 =========================== ================ =============================================
 run                         int64            run index ``i``
-seed                        int64            integer seed given to ``run_scenario``
+seed                        int64            run seed ``campaign_seeds(seed, runs)[i]``;
+                                             given to ``run_scenario`` as it is unless the
+                                             scenario has distributions (below)
 status                      string           ``"ok"`` or ``"error"``
 error                       string           message when ``status == "error"``, else null
 shots                       int64            interceptors fired
@@ -42,9 +44,17 @@ firm_track_s_<NODE>         list<double>     per threat: time to firm track at n
                                              (as ``run_scenario`` reports it; null if none)
 rmse_pos_m_<NODE>           double           node's position RMSE, m (null if no track)
 rmse_vel_m_s_<NODE>         double           node's velocity RMSE, m/s
+draws                       string           JSON ``{path: value}`` of the values drawn
+                                             (only for a scenario with distributions)
 wall_s                      double           wall time of the run on its worker, s
 cpu_s                       double           CPU time of the run's worker process, s
 =========================== ================ =============================================
+
+A scenario whose :attr:`~hyperdef.scenario.Scenario.data` holds distributions
+(:mod:`hyperdef.distributions`, loaded with
+:func:`hyperdef.distributions.load_scenario_with_distributions`) is drawn afresh for each
+run: ``SeedSequence(run seed).spawn(2)`` gives one child for the draws and one for the
+simulation's integer seed, so both depend only on ``(seed, run)``.
 
 Every column but ``wall_s`` and ``cpu_s`` is a deterministic function of
 ``(scenario, seed, run)``: compare tables with ``table.drop(TIMING_COLUMNS)``.
@@ -160,8 +170,10 @@ def _run_one(scenario: Scenario, run: int, seed: int) -> dict[str, Any]:
     from hyperdef.simulation import run_scenario
 
     start, cpu_start = time.perf_counter(), time.process_time()
+    draws = None
     try:
-        summary = run_scenario(scenario, seed=seed).summary
+        drawn, sim_seed, draws = _draw_scenario(scenario, seed)
+        summary = run_scenario(drawn, seed=sim_seed).summary
     except Exception as exc:  # an expected outcome: recorded, the campaign goes on
         return {
             "run": run,
@@ -169,6 +181,7 @@ def _run_one(scenario: Scenario, run: int, seed: int) -> dict[str, Any]:
             "status": "error",
             "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(limit=5),
+            "draws": draws,
             "wall_s": time.perf_counter() - start,
         }
     row = _row_from_summary(summary, scenario.nodes)
@@ -177,10 +190,32 @@ def _run_one(scenario: Scenario, run: int, seed: int) -> dict[str, Any]:
         seed=seed,
         status="ok",
         error=None,
+        draws=draws,
         wall_s=time.perf_counter() - start,
         cpu_s=time.process_time() - cpu_start,
     )
     return row
+
+
+def _draw_scenario(scenario: Scenario, seed: int) -> tuple[Scenario, int, str | None]:
+    """``(scenario, simulation seed, draws)`` of one run.
+
+    Without distributions in ``scenario.data``: the scenario itself, ``seed`` and None.
+    With them, ``SeedSequence(seed)`` is split in two: the first child draws the run's
+    scenario (:func:`hyperdef.distributions.sample_with_draws`), the second gives the
+    simulation's integer seed, so the draws do not shift the simulation's random stream.
+    ``draws`` is the JSON text of the values drawn, by path.
+    """
+    from hyperdef.distributions import has_distributions, sample_with_draws
+    from hyperdef.scenario import parse_scenario
+
+    if scenario.data is None or not has_distributions(scenario.data):
+        return scenario, seed, None
+    draw_seed, sim_seed = np.random.SeedSequence(seed).spawn(2)
+    data, draws = sample_with_draws(scenario.data, np.random.default_rng(draw_seed))
+    text = json.dumps(draws, default=str)
+    drawn = parse_scenario(data, scenario.source)
+    return drawn, int(sim_seed.generate_state(1)[0]), text
 
 
 def _row_from_summary(summary: dict[str, Any], nodes: tuple[str, ...]) -> dict[str, Any]:
@@ -243,6 +278,8 @@ def _table(rows: list[dict[str, Any]], nodes: tuple[str, ...]) -> pa.Table:
             (f"rmse_pos_m_{node}", pa.float64()),
             (f"rmse_vel_m_s_{node}", pa.float64()),
         ]
+    if any(row.get("draws") is not None for row in rows):
+        fields.append(("draws", pa.string()))
     fields += [("wall_s", pa.float64()), ("cpu_s", pa.float64())]
     schema = pa.schema(fields)
     return pa.table(

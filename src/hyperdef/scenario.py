@@ -18,7 +18,10 @@ batteries:
 ```
 
 Degrees at this edge, SI inside. Unknown keys are errors; every error is one line naming
-the file and the field path (``single_hgv.yaml: batteries[0].inventory: ...``).
+the file and the field path (``single_hgv.yaml: batteries[0].inventory: ...``). Any field
+may be a Monte Carlo distribution (``{normal: {mean, sd}}``, ``{uniform: [a, b]}``,
+``{choice: [...]}``, :mod:`hyperdef.distributions`): a run uses the nominal values, a
+campaign draws them per run.
 """
 
 from __future__ import annotations
@@ -233,4 +236,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ScenarioError(f"{path}: not valid YAML{where}: {problem}") from None
-    return parse_scenario(data, path.name)
+    from hyperdef.distributions import scenario_with_distributions
+
+    # numeric fields may be Monte Carlo distributions: validated on their nominal draw
+    return scenario_with_distributions(data, path.name)

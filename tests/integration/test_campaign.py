@@ -37,6 +37,7 @@ def reduced_scenario_data() -> dict:
     data = copy.deepcopy(yaml.safe_load(SCENARIO.read_text()))
     data["sensors"] = data["sensors"][:1]
     data["sensors"][0]["releasable_to"] = []
+    data.pop("links", None)
     data["nodes"] = [{"name": "USA", "tracker": {"model": "cv"}}]
     data["batteries"][0].update(node="USA", inventory=1)
     data["threats"][0].update({"from": [32.0, 122.0], "maneuver": "none"})
