@@ -403,46 +403,51 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
     values = np.array([(threat_values or {}).get(t, 1.0) for t in track_ids])
     choice = assign_one_shot(values, pk, feasible,
                              np.array([inventory[b.battery_id] for b in batteries]))
-    shot_id = 0
-    for j, tid in enumerate(track_ids):
-        if choice[j] < 0:
-            continue
+    shots = [(windows[(batteries[choice[j]].battery_id, tid)].preferred_s, j, tid)
+             for j, tid in enumerate(track_ids) if choice[j] >= 0]
+    counter = [0]
+
+    def record(b: Battery, tid: int, trk: dict, window: LaunchWindow, fired, number: int
+               ) -> tuple[bool, float]:
+        killed = False
+        for res_miss, res_status, t_int in fired:
+            counter[0] += 1
+            inventory[b.battery_id] -= 1
+            kill = bool(np.isfinite(res_miss) and rng.random() < kill_probability(
+                res_miss, INTERCEPTORS[b.interceptor].kill_vehicle.kill_radius_m))
+            killed = killed or kill
+            rows.append({"shot_id": counter[0], "battery_id": b.battery_id, "track_id": tid,
+                         "truth_id": trk["truth_id"], "t_launch": window.preferred_s,
+                         "t_intercept": t_int, "miss_m": res_miss, "kill": kill,
+                         "marking": intersect_markings([trk["marking"], b.marking])
+                         or b.marking, "node": b.node, "shot_number": number,
+                         "status": res_status, "reason": ""})
+        t_done = max((r[2] for r in fired), default=np.nan)
+        return killed, t_done
+
+    # first shots of every assigned track, in launch order, before any second shot: a
+    # battery's rounds go to new threats before it looks again at an old one
+    survivors = []
+    for _, j, tid in sorted(shots):
         b = batteries[choice[j]]
+        if inventory[b.battery_id] <= 0:
+            continue
         trk = firm[tid]
         window = windows[(b.battery_id, tid)]
         rounds = 2 if b.doctrine == "salvo" and inventory[b.battery_id] >= 2 else 1
-        killed = False
-        first = True
-        t_ready = window.earliest_s
-        while inventory[b.battery_id] > 0 and not killed:
-            if not first:
-                if b.doctrine != "shoot_look_shoot":
-                    break
-                path = predict_track_path(trk["t"], trk["x"], t_ready)
-                window = launch_window(b, path, t_ready)
-                if not window.engageable:
-                    break
-            fired = _fly(b, trk, window, rounds if first else 1, trajectory, rng, options)
-            for res_miss, res_status, t_int in fired:
-                shot_id += 1
-                inventory[b.battery_id] -= 1
-                kill = bool(np.isfinite(res_miss) and rng.random() < kill_probability(
-                                res_miss, INTERCEPTORS[b.interceptor].kill_vehicle.kill_radius_m))
-                killed = killed or kill
-                rows.append({"shot_id": shot_id, "battery_id": b.battery_id, "track_id": tid,
-                             "truth_id": trk["truth_id"], "t_launch": window.preferred_s,
-                             "t_intercept": t_int, "miss_m": res_miss, "kill": kill,
-                             "marking": intersect_markings([trk["marking"], b.marking])
-                             or b.marking, "node": b.node,
-                             "shot_number": 1 if first else 2, "status": res_status,
-                             "reason": ""})
-            t_done = max(r[2] for r in fired) if fired else np.nan
-            if not np.isfinite(t_done):
-                break
-            t_ready = t_done + kill_assessment_delay_s
-            if not first:
-                break
-            first = False
+        fired = _fly(b, trk, window, rounds, trajectory, rng, options)
+        killed, t_done = record(b, tid, trk, window, fired, 1)
+        if not killed and b.doctrine == "shoot_look_shoot" and np.isfinite(t_done):
+            survivors.append((t_done + kill_assessment_delay_s, j, tid))
+    # shoot-look-shoot: a second round where the look shows a survivor and time allows
+    for t_ready, j, tid in sorted(survivors):
+        b = batteries[choice[j]]
+        if inventory[b.battery_id] <= 0:
+            continue
+        trk = firm[tid]
+        window = launch_window(b, predict_track_path(trk["t"], trk["x"], t_ready), t_ready)
+        if window.engageable:
+            record(b, tid, trk, window, _fly(b, trk, window, 1, trajectory, rng, options), 2)
     return FireControlResult(engagements=_table(rows), windows=windows, inventory=inventory)
 
 
