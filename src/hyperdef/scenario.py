@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -239,4 +240,47 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     from hyperdef.distributions import scenario_with_distributions
 
     # numeric fields may be Monte Carlo distributions: validated on their nominal draw
-    return scenario_with_distributions(data, path.name)
+    try:
+        return scenario_with_distributions(data, path.name)
+    except ScenarioError as exc:
+        raise ScenarioError(with_line(str(exc), path.name, text)) from None
+
+
+_PATH_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def yaml_line(text: str, field_path: str) -> int | None:
+    """1-based line of the deepest node of ``field_path`` (``batteries[0].site``) in ``text``."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for name, index in _PATH_TOKEN.findall(field_path):
+        if isinstance(node, yaml.MappingNode) and name:
+            match = next((v for k, v in node.value if getattr(k, "value", None) == name), None)
+            if match is None:
+                break
+            line = next(k for k, v in node.value if v is match).start_mark.line + 1
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and index:
+            i = int(index)
+            if i >= len(node.value):
+                break
+            node = node.value[i]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def with_line(message: str, source: str, text: str) -> str:
+    """Add ``(line N)`` after the field path of a ``source: path: why`` message."""
+    head = f"{source}: "
+    if not message.startswith(head):
+        return message
+    field_path, sep, rest = message[len(head):].partition(": ")
+    if not sep or " " in field_path:
+        return message
+    line = yaml_line(text, field_path)
+    return message if line is None else f"{head}{field_path} (line {line}): {rest}"

@@ -125,3 +125,13 @@ def test_fused_picture_is_never_worse_than_the_national_ones(seed):
     firm = summary["threats"][0]["time_to_firm_track_s"]
     assert rmse["fused"] <= min(rmse["USA"], rmse["JPN"]), rmse
     assert firm["fused"] <= min(firm["USA"], firm["JPN"]) + 2.0, firm
+
+
+def test_file_errors_name_the_line(tmp_path):
+    text = SINGLE.read_text().replace("inventory: 4", "inventory: -4", 1)
+    path = tmp_path / "bad_inventory.yaml"
+    path.write_text(text)
+    line = 1 + next(i for i, row in enumerate(text.splitlines()) if "inventory: -4" in row)
+    with pytest.raises(ScenarioError, match=rf"bad_inventory.yaml: batteries\[0\]\.inventory "
+                                            rf"\(line {line}\): "):
+        load_scenario(path)
