@@ -74,6 +74,7 @@ import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr, ndtri
 
+from hyperdef.checks import finite, non_negative, positive
 from hyperdef.core.earth import G0_M_S2
 from hyperdef.core.frames import (
     ecef_to_enu,
@@ -127,28 +128,10 @@ _HALF_PI = 0.5 * math.pi
 _MIN_COS_EL = 1e-2  # as the radar module: azimuth sigma at most 100 x the angle sigma
 
 
-def _number(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = math.nan
-    if not math.isfinite(v):
-        raise InputError(f"{name}: {value!r} is not a finite number")
-    return v
 
 
-def _positive(value, name: str) -> float:
-    v = _number(value, name)
-    if v <= 0.0:
-        raise InputError(f"{name}: {value!r} must be > 0")
-    return v
 
 
-def _non_negative(value, name: str) -> float:
-    v = _number(value, name)
-    if v < 0.0:
-        raise InputError(f"{name}: {value!r} must be >= 0")
-    return v
 
 
 # ------------------------------------------------------------------ the orbit
@@ -205,23 +188,23 @@ class Racetrack:
     start_m: float = 0.0
 
     def __post_init__(self) -> None:
-        lat = _number(self.center_lat_rad, "center_lat_rad")
+        lat = finite(self.center_lat_rad, "center_lat_rad")
         if abs(lat) > _HALF_PI:
             raise InputError(f"center_lat_rad: {math.degrees(lat):.6g} deg outside [-90, 90]")
-        _number(self.center_lon_rad, "center_lon_rad")
-        alt = _number(self.altitude_m, "altitude_m")
+        finite(self.center_lon_rad, "center_lon_rad")
+        alt = finite(self.altitude_m, "altitude_m")
         low, high = AIRCRAFT_ALT_LIMITS_M
         if not low <= alt <= high:
             raise InputError(f"altitude_m: {alt!r} m outside [{low:g}, {high:g}] m for an aircraft")
-        _number(self.heading_rad, "heading_rad")
-        _non_negative(self.leg_length_m, "leg_length_m")
-        _positive(self.speed_m_s, "speed_m_s")
-        bank = _positive(self.bank_rad, "bank_rad")
+        finite(self.heading_rad, "heading_rad")
+        non_negative(self.leg_length_m, "leg_length_m")
+        positive(self.speed_m_s, "speed_m_s")
+        bank = positive(self.bank_rad, "bank_rad")
         if bank > math.radians(60.0):
             raise InputError(f"bank_rad: {math.degrees(bank):.6g} deg outside (0, 60] deg")
         if self.turn_radius_m is not None:
-            _positive(self.turn_radius_m, "turn_radius_m")
-        _number(self.start_m, "start_m")
+            positive(self.turn_radius_m, "turn_radius_m")
+        finite(self.start_m, "start_m")
 
     @property
     def radius_m(self) -> float:
@@ -330,7 +313,7 @@ class FieldOfRegard:
             ("az_min_rad", "az_max_rad", math.pi),
             ("el_min_rad", "el_max_rad", _HALF_PI),
         ):
-            lo, hi = _number(getattr(self, low), low), _number(getattr(self, high), high)
+            lo, hi = finite(getattr(self, low), low), finite(getattr(self, high), high)
             for name, value in ((low, lo), (high, hi)):
                 if abs(value) > limit + 1e-12:
                     raise InputError(
@@ -378,8 +361,8 @@ class Navigation:
     attitude_sigma_rad: float = 5e-4
 
     def __post_init__(self) -> None:
-        _non_negative(self.position_sigma_m, "position_sigma_m")
-        _non_negative(self.attitude_sigma_rad, "attitude_sigma_rad")
+        non_negative(self.position_sigma_m, "position_sigma_m")
+        non_negative(self.attitude_sigma_rad, "attitude_sigma_rad")
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,14 +430,14 @@ class AirborneRadar:
             "angle_sigma_rad",
             "range_rate_sigma_m_s",
         ):
-            _positive(getattr(self, name), name)
-        _non_negative(self.false_alarm_cells, "false_alarm_cells")
-        pfa = _number(self.pfa, "pfa")
+            positive(getattr(self, name), name)
+        non_negative(self.false_alarm_cells, "false_alarm_cells")
+        pfa = finite(self.pfa, "pfa")
         if not 0.0 < pfa < 1.0:
             raise InputError(f"pfa: {self.pfa!r} outside (0, 1)")
         if not isinstance(self.field_of_regard, FieldOfRegard):
             raise InputError("field_of_regard: must be a FieldOfRegard")
-        _number(self.scan_phase_s, "scan_phase_s")
+        finite(self.scan_phase_s, "scan_phase_s")
 
     @property
     def period_s(self) -> float:
@@ -523,15 +506,15 @@ class AirborneEoIr:
             "frame_period_s",
             "absorber_scale_height_m",
         ):
-            _positive(getattr(self, name), name)
+            positive(getattr(self, name), name)
         for name in ("false_alarm_pixels", "zenith_optical_depth"):
-            _non_negative(getattr(self, name), name)
-        if _number(self.earth_background_factor, "earth_background_factor") < 1.0:
+            non_negative(getattr(self, name), name)
+        if finite(self.earth_background_factor, "earth_background_factor") < 1.0:
             raise InputError(
                 f"earth_background_factor: {self.earth_background_factor!r} must be >= 1"
             )
-        _number(self.frame_phase_s, "frame_phase_s")
-        lo, hi = (_positive(b, "band_m") for b in self.band_m)
+        finite(self.frame_phase_s, "frame_phase_s")
+        lo, hi = (positive(b, "band_m") for b in self.band_m)
         if lo >= hi:
             raise InputError(f"band_m: {self.band_m!r} must be (shortest, longest), m")
         if not isinstance(self.field_of_regard, FieldOfRegard):

@@ -75,6 +75,7 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 
+from hyperdef.checks import finite, non_negative, positive
 from hyperdef.core.earth import R_EARTH_MEAN_M
 from hyperdef.core.frames import ecef_to_enu, enu_to_aer, lla_to_ecef
 from hyperdef.errors import InputError
@@ -106,32 +107,14 @@ SITE_ALT_LIMITS_M = (-500.0, 9000.0)
 ANTENNA_HEIGHT_LIMITS_M = (0.0, 100.0)
 
 
-def _finite(value, field: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number):
-        raise InputError(f"{field}: {value!r} is not a finite number")
-    return number
 
 
-def _positive(value, field: str) -> float:
-    number = _finite(value, field)
-    if number <= 0.0:
-        raise InputError(f"{field}: {value!r} must be > 0")
-    return number
 
 
-def _non_negative(value, field: str) -> float:
-    number = _finite(value, field)
-    if number < 0.0:
-        raise InputError(f"{field}: {value!r} must be >= 0")
-    return number
 
 
 def _latitude(value, field: str) -> float:
-    lat = _finite(value, field)
+    lat = finite(value, field)
     if abs(lat) > _HALF_PI + 1e-12:
         raise InputError(f"{field}: {math.degrees(lat):.6g} deg outside [-90, 90]")
     return lat
@@ -287,8 +270,8 @@ class FixedSite:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lat_rad", _latitude(self.lat_rad, "lat_rad"))
-        object.__setattr__(self, "lon_rad", _finite(self.lon_rad, "lon_rad"))
-        alt = _finite(self.alt_m, "alt_m")
+        object.__setattr__(self, "lon_rad", finite(self.lon_rad, "lon_rad"))
+        alt = finite(self.alt_m, "alt_m")
         low, high = SITE_ALT_LIMITS_M
         if not low <= alt <= high:
             raise InputError(f"alt_m: {alt!r} m outside [{low:g}, {high:g}] for a surface radar")
@@ -349,12 +332,12 @@ class ShipRoute:
         for i, value in enumerate(lat):
             _latitude(value, f"waypoints_lat_rad[{i}]")
         for i, value in enumerate(lon):
-            _finite(value, f"waypoints_lon_rad[{i}]")
+            finite(value, f"waypoints_lon_rad[{i}]")
         object.__setattr__(self, "waypoints_lat_rad", lat)
         object.__setattr__(self, "waypoints_lon_rad", lon)
-        object.__setattr__(self, "speed_m_s", _non_negative(self.speed_m_s, "speed_m_s"))
-        object.__setattr__(self, "t_start_s", _finite(self.t_start_s, "t_start_s"))
-        height = _finite(self.antenna_height_m, "antenna_height_m")
+        object.__setattr__(self, "speed_m_s", non_negative(self.speed_m_s, "speed_m_s"))
+        object.__setattr__(self, "t_start_s", finite(self.t_start_s, "t_start_s"))
+        height = finite(self.antenna_height_m, "antenna_height_m")
         low, high = ANTENNA_HEIGHT_LIMITS_M
         if not low <= height <= high:
             raise InputError(
@@ -540,12 +523,12 @@ class Radar:
             "max_range_rate_m_s",
             "k_factor",
         ):
-            object.__setattr__(self, name, _positive(getattr(self, name), name))
+            object.__setattr__(self, name, positive(getattr(self, name), name))
         for name in ("angle_sigma_floor_rad", "range_sigma_floor_m", "range_rate_sigma_floor_m_s"):
-            object.__setattr__(self, name, _non_negative(getattr(self, name), name))
+            object.__setattr__(self, name, non_negative(getattr(self, name), name))
         for name in ("boresight_az_rad", "scan_phase_s"):
-            object.__setattr__(self, name, _finite(getattr(self, name), name))
-        pfa = _finite(self.pfa, "pfa")
+            object.__setattr__(self, name, finite(getattr(self, name), name))
+        pfa = finite(self.pfa, "pfa")
         if not 0.0 < pfa < 1.0:
             raise InputError(f"pfa: {self.pfa!r} outside (0, 1)")
         object.__setattr__(self, "pfa", pfa)
@@ -554,7 +537,7 @@ class Radar:
         if len(bias) != 4:
             raise InputError(f"bias: {len(bias)} values; expected (range, az, el, range-rate)")
         object.__setattr__(
-            self, "bias", tuple(_finite(b, f"bias[{i}]") for i, b in enumerate(bias))
+            self, "bias", tuple(finite(b, f"bias[{i}]") for i, b in enumerate(bias))
         )
         for i, entry in enumerate(self.rcs_by_kind):
             if len(entry) != 2 or not isinstance(entry[1], RcsTable):
@@ -932,14 +915,14 @@ def s_band_ship_radar(
 
 
 def _ship_station(lat_deg, lon_deg, antenna_height_m) -> FixedSite:
-    height = _finite(antenna_height_m, "antenna_height_m")
+    height = finite(antenna_height_m, "antenna_height_m")
     low, high = ANTENNA_HEIGHT_LIMITS_M
     if not low <= height <= high:
         raise InputError(f"antenna_height_m: {height!r} m outside [{low:g}, {high:g}] for a ship")
-    lat = _finite(lat_deg, "lat_deg")
+    lat = finite(lat_deg, "lat_deg")
     if abs(lat) > 90.0:
         raise InputError(f"lat_deg: {lat!r} outside [-90, 90]")
-    return FixedSite(math.radians(lat), math.radians(_finite(lon_deg, "lon_deg")), height)
+    return FixedSite(math.radians(lat), math.radians(finite(lon_deg, "lon_deg")), height)
 
 
 def x_band_ground_radar(
@@ -984,10 +967,10 @@ def x_band_ground_radar(
     .. [3] M. I. Skolnik, *Introduction to Radar Systems*, 3rd ed., 2001, ch. 2 and 9
        (beamwidth of an aperture).
     """
-    lat = _finite(lat_deg, "lat_deg")
+    lat = finite(lat_deg, "lat_deg")
     if abs(lat) > 90.0:
         raise InputError(f"lat_deg: {lat!r} outside [-90, 90]")
-    platform = FixedSite(math.radians(lat), math.radians(_finite(lon_deg, "lon_deg")), alt_m)
+    platform = FixedSite(math.radians(lat), math.radians(finite(lon_deg, "lon_deg")), alt_m)
     pfa = 1e-9
     base = dict(
         reporting=reporting,
@@ -998,7 +981,7 @@ def x_band_ground_radar(
         range_ref_m=1_500_000.0,
         rcs_ref_m2=1.0,
         pfa=pfa,
-        boresight_az_rad=math.radians(_finite(boresight_az_deg, "boresight_az_deg")),
+        boresight_az_rad=math.radians(finite(boresight_az_deg, "boresight_az_deg")),
         az_half_width_rad=math.radians(60.0),
         el_min_rad=math.radians(0.5),
         el_max_rad=math.radians(80.0),

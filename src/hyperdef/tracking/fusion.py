@@ -78,6 +78,7 @@ import pyarrow.compute as pc
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
+from hyperdef.checks import finite
 from hyperdef.core.markings import check_node, intersect_markings
 from hyperdef.errors import InputError
 from hyperdef.tracking.association import gnn
@@ -243,8 +244,8 @@ def tracks_at(
     missing = [c for c in _REQUIRED if c not in tracks.column_names]
     if missing:
         raise InputError(f"{name}: missing columns {', '.join(missing)}")
-    t_s = _finite(t_s, "t_s")
-    max_gap_s = _finite(max_gap_s, "max_gap_s")
+    t_s = finite(t_s, "t_s")
+    max_gap_s = finite(max_gap_s, "max_gap_s")
     if max_gap_s < 0:
         raise InputError(f"max_gap_s: {max_gap_s} must be >= 0")
     model = ConstantVelocity() if model is None else model
@@ -293,14 +294,6 @@ def tracks_at(
 _STATES_FIELDS = ("track_id", "x", "P", "status", "marking", "n_updates", "truth_id")
 
 
-def _finite(value, field: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{field}: {value!r} must be a finite number") from None
-    if not math.isfinite(v):
-        raise InputError(f"{field}: {value!r} must be a finite number")
-    return v
 
 
 def _sym(P: np.ndarray) -> np.ndarray:
@@ -372,7 +365,7 @@ def _associate(
 
 
 def _gate(gate_probability: float) -> float:
-    p = _finite(gate_probability, "gate_probability")
+    p = finite(gate_probability, "gate_probability")
     if not 0.0 < p < 1.0:
         raise InputError(f"gate_probability: {gate_probability!r} must be in (0, 1)")
     return float(chi2.ppf(p, 6))
@@ -540,7 +533,7 @@ def covariance_intersection(
     if criterion not in _CRITERIA:
         raise InputError(f"criterion: {criterion!r} is not one of {', '.join(_CRITERIA)}")
     if omega is None:
-        tol = _finite(tol, "tol")
+        tol = finite(tol, "tol")
         if not 0.0 < tol < 1.0:
             raise InputError(f"tol: {tol} must be in (0, 1)")
         w = _optimal_omega(Ia, Ib, criterion, tol)
@@ -650,7 +643,7 @@ def fuse_tracks(
         check_node(node, "node")
         tables = {k: released_to(v, node) for k, v in tables.items()}
     gate = _gate(gate_probability)
-    t_s = _finite(t_s, "t_s")
+    t_s = finite(t_s, "t_s")
 
     x = np.zeros((0, 6))
     P = np.zeros((0, 6, 6))
