@@ -91,6 +91,15 @@ def parse_lat_lon(text: str, option: str) -> tuple[float, float]:
     return lat, lon
 
 
+def _checked(work, *args):
+    """Call ``work(*args)``; an input error becomes one ``error:`` line and exit code 2."""
+    try:
+        return work(*args)
+    except HyperdefError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+
+
 def _positive(value: float | None, option: str, unit: str) -> None:
     if value is not None and not (math.isfinite(value) and value > 0.0):
         raise InputError(f"{option}: {value:g} {unit} must be a positive number")
@@ -142,12 +151,8 @@ def fly(
         "--json", help="Print one JSON object on stdout and nothing else.")] = False,
 ) -> None:
     """Fly one threat from launch to impact and summarise it."""
-    try:
-        summary = _fly(kind.value, launch, aim, maneuver.value, seed, launch_time_s, mass_kg,
+    summary = _checked(_fly, kind.value, launch, aim, maneuver.value, seed, launch_time_s, mass_kg,
                        dt_s, out, plot)
-    except HyperdefError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
     if as_json:
         typer.echo(json.dumps(summary))
     else:
@@ -295,13 +300,8 @@ def homing(
         "--json", help="Print one JSON object on stdout and nothing else.")] = False,
 ) -> None:
     """Miss distance of the linear homing loop (Zarchan): one flight time or a sweep."""
-    try:
-        result = _homing(law, nav_ratio, time_constant_s, flight_time_s,
-                         closing_speed_m_s, missile_speed_m_s, target_accel_g,
-                         heading_error_deg, sweep, adjoint, plot)
-    except HyperdefError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    result = _checked(_homing, law, nav_ratio, time_constant_s, flight_time_s, closing_speed_m_s,
+                      missile_speed_m_s, target_accel_g, heading_error_deg, sweep, adjoint, plot)
     if as_json:
         typer.echo(json.dumps(result))
     elif "sweep" in result:
@@ -405,12 +405,8 @@ def coverage(
         "--json", help="Print one JSON object on stdout and nothing else.")] = False,
 ) -> None:
     """Fly one nominal threat past the sensors: first detection, coverage, warning time."""
-    try:
-        result = _coverage(sensors_file, threat, launch, aim, seed, plot, detections_out,
-                           truth_out)
-    except HyperdefError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    result = _checked(_coverage, sensors_file, threat, launch, aim, seed, plot, detections_out,
+                      truth_out)
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -532,12 +528,8 @@ def engage(
         "--json", help="Print one JSON object on stdout and nothing else.")] = False,
 ) -> None:
     """Monte Carlo engagements of one interceptor class against one threat."""
-    try:
-        result = _engage(interceptor, threat, launch, aim, site, maneuver.value, ready_s,
-                         law, nav_ratio, draws, launch_spread_s, seed, out)
-    except HyperdefError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    result = _checked(_engage, interceptor, threat, launch, aim, site, maneuver.value, ready_s, law,
+                      nav_ratio, draws, launch_spread_s, seed, out)
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -639,11 +631,7 @@ def flyout(
         "--json", help="Print one JSON object on stdout and nothing else.")] = False,
 ) -> None:
     """The fly-out fan of an interceptor class: reach, ceiling and times of flight."""
-    try:
-        result = _flyout(interceptor, plot)
-    except HyperdefError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    result = _checked(_flyout, interceptor, plot)
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -722,12 +710,8 @@ def track(
         "--json", help="Print one JSON object on stdout and nothing else.")] = False,
 ) -> None:
     """Track the targets of a Detections file and write the Tracks table."""
-    try:
-        result = _track(detections_file, out, config_file, model, association, truth_file,
-                        node)
-    except HyperdefError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    result = _checked(_track, detections_file, out, config_file, model, association, truth_file,
+                      node)
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -860,11 +844,7 @@ def run(
         "--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Run a scenario through the whole kill chain and write the run's files."""
-    try:
-        summary = _run(scenario_file, out, seed)
-    except HyperdefError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    summary = _checked(_run, scenario_file, out, seed)
     if as_json:
         typer.echo(json.dumps(summary))
         return
@@ -968,11 +948,7 @@ def campaign(
         "--json", help="Print the aggregates as one JSON object.")] = False,
 ) -> None:
     """Monte Carlo campaign of a scenario on local processes or a Dask cluster."""
-    try:
-        result = _campaign(scenario_file, runs, out, seed, workers, scheduler)
-    except HyperdefError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    result = _checked(_campaign, scenario_file, runs, out, seed, workers, scheduler)
     if as_json:
         typer.echo(json.dumps(result))
         return
