@@ -214,3 +214,21 @@ def test_battle_space_diagram_is_drawn(ballistic, tmp_path):
     plot_battlespace(flyout_table(GPI_CLASS), battery.site_lla, path.t, path.r_ecef_m,
                      {"gpi-near": window}, out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_broken_track_is_joined_to_the_one_it_continues(ballistic):
+    from hyperdef.engagement.fire_control import _firm_tracks, join_broken_tracks
+
+    table = truth_tracks(ballistic, t_from=250.0)
+    t = table.column("t").to_numpy()
+    ids = np.where(t < 350.0, 7, 8)  # the tracker lost the target at 350 s ...
+    keep = (t < 350.0) | (t >= 370.0)  # ... and found it again 20 s later
+    broken = table.set_column(1, "track_id", pa.array(ids)).filter(pa.array(keep))
+    firm = _firm_tracks(broken)
+    assert sorted(firm) == [7, 8]
+    joined = join_broken_tracks(firm)
+    assert sorted(joined) == [7] and joined[7]["t"].size == int(keep.sum())
+    # a track starting far from where the old one was heading stays a separate threat
+    x = broken.column("x").to_numpy()
+    far = broken.set_column(2, "x", pa.array(np.where(ids[keep] == 8, x + 200e3, x)))
+    assert sorted(join_broken_tracks(_firm_tracks(far))) == [7, 8]

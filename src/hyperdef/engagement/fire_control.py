@@ -344,6 +344,44 @@ def _firm_tracks(tracks: pa.Table) -> dict[int, dict]:
     return out
 
 
+def join_broken_tracks(firm: dict[int, dict], *, max_gap_s: float = 120.0,
+                       max_distance_m: float = 10_000.0) -> dict[int, dict]:
+    """Treat a firm track that starts where an ended one was heading as its continuation.
+
+    A tracker that loses a threat (a coverage gap, a hand-over between sensors) starts a
+    new track on it; fire control would otherwise count two threats and spend rounds on
+    both. A track B that starts within ``max_gap_s`` after track A's last update, at a
+    point within ``max_distance_m`` of A's path predicted to that time (and of the same
+    node), is appended to A's history under A's id (Blackman & Popoli 1999, ch. 9: track
+    continuity by prediction and gating).
+    """
+    order = sorted(firm, key=lambda k: float(firm[k]["t"][0]))
+    merged: dict[int, dict] = {}
+    for tid in order:  # firm tracks of a raid: tens, not a hot path
+        trk = firm[tid]
+        start = float(trk["t"][0])
+        parent = None
+        for pid, old in merged.items():
+            end = float(old["t"][-1])
+            if old["node"] != trk["node"] or not (0.0 < start - end <= max_gap_s):
+                continue
+            path = predict_track_path(old["t"], old["x"], end, horizon_s=start - end + 1.0)
+            k = int(np.searchsorted(path.t, start))
+            if k >= path.t.size:
+                continue
+            if np.linalg.norm(path.r_ecef_m[k] - trk["x"][0, :3]) <= max_distance_m:
+                parent = pid
+                break
+        if parent is None:
+            merged[tid] = dict(trk)
+            continue
+        old = merged[parent]
+        merged[parent] = {**old, "t": np.concatenate([old["t"], trk["t"]]),
+                          "x": np.concatenate([old["x"], trk["x"]]),
+                          "marking": trk["marking"], "truth_id": trk["truth_id"]}
+    return merged
+
+
 def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Trajectory, *,
                      rng: np.random.Generator, threat_values: dict[int, float] | None = None,
                      options: EngagementOptions = EngagementOptions(),
@@ -381,7 +419,7 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
         raise InputError(f"batteries: battery ids must be unique, got {ids}")
     if not (math.isfinite(kill_assessment_delay_s) and kill_assessment_delay_s >= 0):
         raise InputError(f"kill_assessment_delay_s: {kill_assessment_delay_s} must be >= 0")
-    firm = _firm_tracks(tracks)
+    firm = join_broken_tracks(_firm_tracks(tracks))
     inventory = {b.battery_id: int(b.inventory) for b in batteries}
     rows: list[dict] = []
     windows: dict = {}
