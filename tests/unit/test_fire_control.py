@@ -223,12 +223,14 @@ def test_a_broken_track_is_joined_to_the_one_it_continues(ballistic):
     t = table.column("t").to_numpy()
     ids = np.where(t < 350.0, 7, 8)  # the tracker lost the target at 350 s ...
     keep = (t < 350.0) | (t >= 370.0)  # ... and found it again 20 s later
-    broken = table.set_column(1, "track_id", pa.array(ids)).filter(pa.array(keep))
+    broken = table.set_column(table.schema.get_field_index("track_id"), "track_id",
+                              pa.array(ids)).filter(pa.array(keep))
     firm = _firm_tracks(broken)
     assert sorted(firm) == [7, 8]
     joined = join_broken_tracks(firm)
     assert sorted(joined) == [7] and joined[7]["t"].size == int(keep.sum())
     # a track starting far from where the old one was heading stays a separate threat
     x = broken.column("x").to_numpy()
-    far = broken.set_column(2, "x", pa.array(np.where(ids[keep] == 8, x + 200e3, x)))
+    far = broken.set_column(broken.schema.get_field_index("x"), "x",
+                            pa.array(np.where(ids[keep] == 8, x + 200e3, x)))
     assert sorted(join_broken_tracks(_firm_tracks(far))) == [7, 8]
