@@ -228,7 +228,7 @@ def test_a_scenario_is_required():
 # Last in the file: the in-process Dask cluster leaves threads behind, and the tests above
 # fork worker processes.
 def test_dask_local_cluster_gives_the_same_table(scenario, baseline):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a dependency (dask[distributed]): never skipped
     with (
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
