@@ -30,7 +30,7 @@ import dataclasses
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -96,12 +96,25 @@ class BatteryEntry(_Model):
 
 
 class LinkEntry(_Model):
-    """What one node passes to another: its own sensors' reports, after a delay."""
+    """What one node passes to another, after a delay: its own sensors' reports
+    (``detections``: the receiver's tracker uses them) or its own tracker's tracks
+    (``tracks``: the receiver fuses them with its own, every ``interval_s``)."""
 
     from_: Annotated[str, Field(alias="from")]
     to: str
-    share: Literal["detections"] = "detections"
+    share: Literal["detections", "tracks"] = "detections"
     latency_s: Annotated[float, Field(ge=0.0)] = 0.0
+    interval_s: Annotated[float, Field(gt=0.0)] = 1.0
+
+
+class Link(NamedTuple):
+    """A built link: sender and receiver nodes, what is shared, delay and picture step (s)."""
+
+    sender: str
+    receiver: str
+    share: str
+    latency_s: float
+    interval_s: float
 
 
 class FusionEntry(_Model):
@@ -186,7 +199,7 @@ def parse_scenario(data: Any, source: str = "") -> Scenario:
                                     f"scenario ({', '.join(names)})")
         if link.from_ == link.to:
             raise ScenarioError(f"{prefix}links[{i}]: a node cannot link to itself")
-        links.append((link.from_, link.to, link.share, link.latency_s))
+        links.append(Link(link.from_, link.to, link.share, link.latency_s, link.interval_s))
     fusion = None
     if spec.fusion is not None:
         if spec.fusion.node not in names:

@@ -83,16 +83,17 @@ def _fly_threats(scenario: Scenario, rng: np.random.Generator) -> Trajectory:
 def node_reports(detections: pa.Table, node: str, links: tuple = ()) -> pa.Table:
     """The reports a node tracks: its own sensors', plus those its links pass it.
 
-    A link ``(sender, receiver, "detections", latency_s)`` passes the sender's own
-    sensors' reports that their marking releases to the receiver, arriving
-    ``latency_s`` later (``t_report`` shifted). Nothing else reaches the node.
+    A link (:class:`hyperdef.scenario.Link`) that shares ``detections`` passes the
+    sender's own sensors' reports that their marking releases to the receiver, arriving
+    ``latency_s`` later (``t_report`` shifted). Nothing else reaches the node's tracker
+    (links sharing ``tracks`` are fused after tracking, :func:`node_picture`).
     """
     from hyperdef.tracking.nodes import released_to
 
     nodes = np.asarray(detections.column("node").to_pylist(), dtype=object)
     parts = [detections.filter(pa.array(nodes == node))]
-    for sender, receiver, _share, latency in links:
-        if receiver != node:
+    for sender, receiver, share, latency, _interval in links:
+        if receiver != node or share != "detections":
             continue
         theirs = released_to(detections.filter(pa.array(nodes == sender)), node)
         if theirs.num_rows:
@@ -101,6 +102,27 @@ def node_reports(detections: pa.Table, node: str, links: tuple = ()) -> pa.Table
                                        shifted)
         parts.append(theirs)
     return concat_detections(parts)
+
+
+def node_picture(own: dict[str, pa.Table], node: str, links: tuple = ()) -> pa.Table:
+    """A node's picture: its own tracks, fused with the tracks its links share with it.
+
+    ``own`` holds each node's own tracker output. Links that share ``tracks`` into
+    ``node`` pass the sender's own tracks released to it, ``latency_s`` late, and the
+    picture is their track-to-track fusion with the node's own, every ``interval_s``
+    (:func:`hyperdef.tracking.track_sharing.shared_track_picture`). Without such links
+    the picture is the node's own tracks.
+    """
+    from hyperdef.tracking.nodes import released_to
+    from hyperdef.tracking.track_sharing import shared_track_picture
+
+    incoming = [link for link in links if link.receiver == node and link.share == "tracks"]
+    if not incoming:
+        return own[node]
+    received = {link.sender: (released_to(own[link.sender], node), link.latency_s)
+                for link in incoming}
+    interval = min(link.interval_s for link in incoming)
+    return shared_track_picture(own[node], received, node, interval_s=interval)
 
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None,
@@ -145,9 +167,12 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
 
     start = stage("tracking")
     pictures = {}
+    own = {}
     for node in scenario.nodes:  # one tracker per nation (a few)
-        pictures[node] = run_tracker(node_reports(detections, node, scenario.links),
-                                     scenario.trackers[node], node=node).table
+        own[node] = run_tracker(node_reports(detections, node, scenario.links),
+                                scenario.trackers[node], node=node).table
+    for node in scenario.nodes:
+        pictures[node] = node_picture(own, node, scenario.links)
     if scenario.fusion is not None:  # central fusion of every report released to the node
         fusing_node, config = scenario.fusion
         fused = run_tracker(released_to(detections, fusing_node), config, node=fusing_node)
