@@ -42,6 +42,10 @@ first_detection_s           list<double>     per threat: first detection after i
 first_detection_range_km    list<double>     per threat: range at first detection, km
 firm_track_s_<NODE>         list<double>     per threat: time to firm track at node, s
                                              (as ``run_scenario`` reports it; null if none)
+warning_s_<NODE>            list<double>     per threat: flight time left after the firm
+                                             track at node, s (null if none)
+completeness_<NODE>         list<double>     per threat: fraction of the flight a confirmed
+                                             track at node follows it
 rmse_pos_m_<NODE>           double           node's position RMSE, m (null if no track)
 rmse_vel_m_s_<NODE>         double           node's velocity RMSE, m/s
 draws                       string           JSON ``{path: value}`` of the values drawn
@@ -244,6 +248,12 @@ def _row_from_summary(summary: dict[str, Any], nodes: tuple[str, ...]) -> dict[s
         row[f"firm_track_s_{node}"] = [
             _float_or_none(t["time_to_firm_track_s"].get(node)) for t in threats
         ]
+        row[f"warning_s_{node}"] = [
+            _float_or_none(t.get("warning_time_s", {}).get(node)) for t in threats
+        ]
+        row[f"completeness_{node}"] = [
+            _float_or_none(t.get("track_completeness", {}).get(node)) for t in threats
+        ]
         stats = tracking.get(node, {})
         row[f"rmse_pos_m_{node}"] = _float_or_none(stats.get("rmse_pos_m"))
         row[f"rmse_vel_m_s_{node}"] = _float_or_none(stats.get("rmse_vel_m_s"))
@@ -275,6 +285,8 @@ def _table(rows: list[dict[str, Any]], nodes: tuple[str, ...]) -> pa.Table:
     for node in nodes:
         fields += [
             (f"firm_track_s_{node}", pa.list_(pa.float64())),
+            (f"warning_s_{node}", pa.list_(pa.float64())),
+            (f"completeness_{node}", pa.list_(pa.float64())),
             (f"rmse_pos_m_{node}", pa.float64()),
             (f"rmse_vel_m_s_{node}", pa.float64()),
         ]
@@ -537,8 +549,8 @@ def summarize_campaign(table: pa.Table) -> dict[str, Any]:
     table : pyarrow.Table
         Per-run table as :func:`run_campaign` builds it (the columns it uses: ``status``,
         ``raid_negated``, ``killed``, ``leakers``, ``shots``, ``kills``,
-        ``first_detection_s``, ``firm_track_s_<NODE>``, ``rmse_pos_m_<NODE>``,
-        ``rmse_vel_m_s_<NODE>``).
+        ``first_detection_s``, ``firm_track_s_<NODE>``, ``warning_s_<NODE>``,
+        ``completeness_<NODE>``, ``rmse_pos_m_<NODE>``, ``rmse_vel_m_s_<NODE>``).
 
     Returns
     -------
@@ -546,8 +558,9 @@ def summarize_campaign(table: pa.Table) -> dict[str, Any]:
         ``runs``, ``ok_runs``, ``failed_runs``; ``raid_negation`` and
         ``kill_probability`` (one per threat) as ``{p, low, high, successes, trials}``
         with the Wilson 95 % score interval; ``leakers_histogram`` (``counts[k]`` = runs
-        with ``k`` leakers); ``first_detection_s`` and ``firm_track_s`` (per node) as
-        ``{n, missing, mean, p10, p50, p90}`` over every (run, threat); ``rmse_pos_m_mean``
+        with ``k`` leakers); ``first_detection_s``, and ``firm_track_s``, ``warning_s`` and
+        ``track_completeness`` (per node), as ``{n, missing, mean, p10, p50, p90}`` over
+        every (run, threat); ``rmse_pos_m_mean``
         and ``rmse_vel_m_s_mean`` per node; ``interceptors_used_mean``, ``kills_mean``,
         ``leakers_mean``. Values with no data are None.
     """
@@ -584,8 +597,11 @@ def summarize_campaign(table: pa.Table) -> dict[str, Any]:
         "kills_mean": mean("kills"),
         "interceptors_used_mean": mean("shots"),
         "first_detection_s": _stats(_flatten(ok.column("first_detection_s").to_pylist())),
-        "firm_track_s": {
-            node: _stats(_flatten(ok.column(f"firm_track_s_{node}").to_pylist())) for node in nodes
+        **{
+            key: {node: _stats(_flatten(ok.column(f"{prefix}_{node}").to_pylist()))
+                  for node in nodes if f"{prefix}_{node}" in ok.column_names}
+            for key, prefix in (("firm_track_s", "firm_track_s"), ("warning_s", "warning_s"),
+                                ("track_completeness", "completeness"))
         },
         "rmse_pos_m_mean": {node: mean(f"rmse_pos_m_{node}") for node in nodes},
         "rmse_vel_m_s_mean": {node: mean(f"rmse_vel_m_s_{node}") for node in nodes},

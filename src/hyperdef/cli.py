@@ -1,5 +1,5 @@
 """Command-line interface: ``hyperdef fly | homing | coverage | engage | flyout | track |
-run | demo | campaign``.
+run | demo | compare | campaign``.
 
 A thin layer over the Python API: it parses degrees at the edge, converts them to
 radians, calls :func:`hyperdef.threats.fly`, and writes or prints what comes back. No
@@ -930,6 +930,41 @@ def demo(
 
 
 @app.command()
+def compare(
+    runs: Annotated[list[Path], typer.Argument(
+        metavar="RUN_DIR...", show_default=False,
+        help="Folders written by hyperdef run (e.g. the joint and the national raid).")],
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the rows as one JSON array.")] = False,
+) -> None:
+    """Key numbers of runs side by side: warning time, track completeness, kills."""
+    from hyperdef.report.compare import compare_summaries, load_summaries
+
+    rows = _checked(lambda: compare_summaries(load_summaries(runs)))
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="runs side by side", title_justify="left")
+    for name in ("run", "picture", "firm tracks", "mean warning s", "tracked % of flight",
+                 "RMSE m", "shots", "kills", "leakers"):
+        table.add_column(name, justify="left" if name in ("run", "picture") else "right")
+    for r in rows:
+        completeness = r["completeness_mean"]
+        table.add_row(r["run"], r["picture"], f"{r['firm_tracks']} of {r['threats']}",
+                      _fmt(r["warning_mean_s"], ",.0f"),
+                      _fmt(None if completeness is None else 100 * completeness, ".0f"),
+                      _fmt(r["rmse_pos_m"], ",.0f"), str(r["shots"]), str(r["kills"]),
+                      str(r["leakers"]))
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 110)
+    console.print(table)
+
+
+@app.command()
 def campaign(
     scenario_file: Annotated[Path, typer.Argument(
         metavar="SCENARIO.yaml", show_default=False, help="Scenario file.")],
@@ -992,6 +1027,8 @@ def _campaign(scenario_file: Path, runs: int, out: Path, seed: int, workers: int
             "workers": result.workers, "seed": result.seed, "wall_s": result.wall_s,
             "runs_per_minute": result.runs_per_minute, "aggregates": result.aggregates,
             "outputs": {k: os.path.abspath(v) for k, v in paths.items()}}
+
+
 
 
 def main() -> None:

@@ -231,6 +231,12 @@ def _summary(scenario, seed, truth, detections, pictures, engagements, timings,
                      "sensor_id": detections.column("sensor_id")[int(j)].as_py()}
         firm = {node: (s["time_to_confirm_s"][i] if s["time_to_confirm_s"] else None)
                 for node, s in per_node.items()}
+        flight = float(truth.flight_time_s[i])
+        warning = {node: (None if v is None else round(flight - v, 3))
+                   for node, v in firm.items()}
+        complete = {node: (None if s["track_completeness"][i] is None
+                           else round(s["track_completeness"][i], 4))
+                    for node, s in per_node.items()}
         threats.append({
             "object_id": i, "kind": str(truth.kind[i]),
             "launch_s": round(float(truth.t[rows][0]), 3),
@@ -240,6 +246,8 @@ def _summary(scenario, seed, truth, detections, pictures, engagements, timings,
                 truth.impact_lla[i, 1])) / 1e3, 1),
             "first_detection": first,
             "time_to_firm_track_s": firm,
+            "warning_time_s": warning,
+            "track_completeness": complete,
             "engaged": i in kills,
             "killed": bool(kills.get(i, False)),
         })

@@ -50,6 +50,39 @@ def test_single_hgv_is_detected_tracked_and_engaged(run_out):
     assert all(s["battery_id"] == "sm6-okinawa" for s in shots)
 
 
+def test_warning_time_and_completeness_in_the_summary(run_out):
+    _, summary = run_out
+    (threat,) = summary["threats"]
+    for node in ("USA", "JPN"):
+        firm, warning = threat["time_to_firm_track_s"][node], threat["warning_time_s"][node]
+        assert warning == pytest.approx(threat["flight_time_s"] - firm, abs=1e-3)
+        # the glider is over the horizon for its first minutes: tracked for part of its flight
+        assert 0.05 < threat["track_completeness"][node] < warning / threat["flight_time_s"]
+
+
+def test_compare_puts_runs_side_by_side(run_out, tmp_path):
+    import shutil
+
+    out, summary = run_out
+    twin = tmp_path / "twin"
+    shutil.copytree(out, twin)
+    r = subprocess.run([*HYPERDEF, "compare", str(out), str(twin), "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [(row["run"], row["picture"]) for row in rows] == [
+        ("single", "USA"), ("single", "JPN"), ("twin", "USA"), ("twin", "JPN")]
+    (threat,) = summary["threats"]
+    usa = rows[0]
+    assert usa["warning_mean_s"] == pytest.approx(threat["warning_time_s"]["USA"])
+    assert usa["completeness_mean"] == pytest.approx(threat["track_completeness"]["USA"])
+    assert usa["kills"] == summary["kills"] and usa["firm_tracks"] == 1
+    r = subprocess.run([*HYPERDEF, "compare", str(out), str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.startswith("error: runs:")
+    assert "summary.json" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 def test_same_seed_same_run(run_out, tmp_path):
     out, summary = run_out
     again = tmp_path / "again"

@@ -359,3 +359,20 @@ def test_track_nees_and_summary_are_plain():
     empty = M.summary(tracks_table([]), traj)
     json.dumps(empty)
     assert empty["ospa_mean_m"] is None and empty["rmse_pos_m"] is None
+
+
+def test_track_completeness_joins_scans_held_within_the_gap():
+    """Object 0 flies 0-100 s; a confirmed track follows it at 20-60 s every 2 s, loses it
+    for 15 s (> HELD_GAP_S, not held) and follows it again at 75-80 s: (40 + 5) / 100.
+    Object 1 is followed only by a tentative track (not counted), object 2 every 10 s
+    (gaps of exactly HELD_GAP_S are held) from 0 to its end at 50 s: complete."""
+    traj = straight_lines([(0, 100), (0, 100), (0, 50)])
+    rows = [on_truth(t, 1, 0) for t in range(20, 61, 2)]
+    rows += [on_truth(t, 1, 0) for t in range(75, 81)]
+    rows += [(float(t), 2, "tentative", 1, truth_state(1, t)) for t in range(0, 100, 5)]
+    rows += [on_truth(t, 3, 2) for t in range(0, 51, 10)]
+    s = M.summary(tracks_table(rows), traj, c_m=1000.0)
+    assert M.HELD_GAP_S == 10.0
+    assert s["track_completeness"][0] == pytest.approx(0.45)
+    assert s["track_completeness"][1] == 0.0
+    assert s["track_completeness"][2] == pytest.approx(1.0)

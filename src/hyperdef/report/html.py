@@ -521,7 +521,8 @@ def _key_numbers(result: RunResult, scenario: Scenario | None) -> str:
     parts.append("</div>")
 
     nodes = _nodes(result, scenario)
-    head = "".join(f"<th>firm track {html.escape(n)}, s</th>" for n in nodes)
+    head = "".join(f"<th>firm track {html.escape(n)}, s</th><th>warning {html.escape(n)}, s"
+                   f"</th><th>tracked {html.escape(n)}, % of flight</th>" for n in nodes)
     parts.append(
         '<table id="threats"><tr><th>threat</th><th class="l">kind</th>'
         "<th>launch, s</th><th>range, km</th><th>first detection, s after launch"
@@ -531,7 +532,12 @@ def _key_numbers(result: RunResult, scenario: Scenario | None) -> str:
     for th in threats:
         first = th.get("first_detection") or {}
         firm = th.get("time_to_firm_track_s") or {}
-        cells = "".join(f"<td>{_fmt(firm.get(n))}</td>" for n in nodes)
+        warning = th.get("warning_time_s") or {}
+        complete = th.get("track_completeness") or {}
+        cells = "".join(
+            f"<td>{_fmt(firm.get(n))}</td><td>{_fmt(warning.get(n))}</td>"
+            f"<td>{_fmt(None if complete.get(n) is None else 100.0 * complete[n])}</td>"
+            for n in nodes)
         parts.append(
             f'<tr><td>{_fmt(th.get("object_id"))}</td><td class="l">{_fmt(th.get("kind"))}'
             f"</td><td>{_fmt(th.get('launch_s'))}</td><td>{_fmt(th.get('range_km'))}</td>"

@@ -918,6 +918,36 @@ def _confirm_times(
     return ConfirmTimes(t_start_s=start, t_confirm_s=confirm, delay_s=confirm - start)
 
 
+#: longest gap between a track's confirmed rows still counted as held, s (metrics notes)
+HELD_GAP_S = 10.0
+
+
+def _completeness(a: TruthAssignment, trajectory: Trajectory,
+                  max_gap_s: float = HELD_GAP_S) -> np.ndarray:
+    """Fraction of each object's flight during which a confirmed track follows it.
+
+    The distinct times at which some confirmed row is tied to the object are joined into
+    intervals wherever consecutive times are at most ``max_gap_s`` apart (a track is held
+    between scans); the covered time, clipped to the flight, over the flight time.
+    Shape (B,), NaN for an object whose flight has no duration.
+    """
+    n_obj = trajectory.n_objects
+    starts = trajectory.t[trajectory.offsets[:-1]].astype(float)
+    ends = trajectory.t[trajectory.offsets[1:] - 1].astype(float)
+    hit = a.object_index >= 0
+    obj = a.object_index[hit]
+    t = np.clip(a.t[hit], starts[obj], ends[obj])
+    pairs = np.unique(np.column_stack([obj, t]), axis=0)  # sorted by object, then time
+    same = pairs[1:, 0] == pairs[:-1, 0]
+    gap = np.diff(pairs[:, 1])
+    held = same & (gap <= max_gap_s)
+    covered = np.bincount(pairs[1:, 0][held].astype(np.int64), weights=gap[held],
+                          minlength=n_obj)
+    duration = ends - starts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(duration > 0, covered / duration, np.nan)
+
+
 def time_to_confirm(
     tracks: pa.Table,
     trajectory: Trajectory,
@@ -973,8 +1003,9 @@ def summary(
     ``rmse_pos_m``, ``rmse_vel_m_s``, ``rmse_pos_per_object_m``, ``nees_mean`` (6-state,
     over assigned rows with a valid P; 6 for a consistent tracker), ``breaks``,
     ``id_switches``, ``swaps`` (totals), ``breaks_per_object``, ``first_detection_s``,
-    ``time_to_confirm_s`` (per object, lists of length B), ``assigned_by``, ``cutoff_m``,
-    ``order_p``.
+    ``time_to_confirm_s``, ``track_completeness`` (per object, lists of length B: the
+    fraction of the flight a confirmed track follows the object, joining confirmed rows
+    at most :data:`HELD_GAP_S` apart), ``assigned_by``, ``cutoff_m``, ``order_p``.
     """
     _check_common(c_m, p, node)
     _, o = ospa_over_time(tracks, trajectory, c_m=c_m, p=p, node=node)
@@ -998,6 +1029,7 @@ def summary(
         "breaks_per_object": [int(v) for v in cont.breaks],
         "first_detection_s": [_num(v) for v in ttc.t_start_s],
         "time_to_confirm_s": [_num(v) for v in ttc.delay_s],
+        "track_completeness": [_num(v) for v in _completeness(a, trajectory)],
         "assigned_by": a.by,
         "cutoff_m": float(c_m),
         "order_p": float(p),
