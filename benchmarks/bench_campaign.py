@@ -9,7 +9,7 @@ Workloads (both from ``scenarios/single_hgv.yaml``):
   radar only, one node (USA, CV tracker), a non-weaving glider launched from 32 N 122 E
   (~850 km; the HGV model's minimum range is 700 km), one interceptor.
 
-Each is run as a :func:`hyperdef.campaign.run_campaign` with ``workers=1`` (in this
+Each is run as a :func:`hyperdef.montecarlo.run_campaign` with ``workers=1`` (in this
 process) and ``workers=2`` (a :class:`~concurrent.futures.ProcessPoolExecutor`, pool start
 included in the wall time) on the same seed, so both do the same runs (checked). Parallel
 efficiency is ``rate(2) / (2 * rate(1))``. The CPU time of each run on its worker is also
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from hyperdef.campaign import TIMING_COLUMNS, run_campaign
+from hyperdef.montecarlo import TIMING_COLUMNS, run_campaign
 from hyperdef.scenario import parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

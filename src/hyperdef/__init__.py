@@ -10,6 +10,10 @@ nation's picture and the fused one, ``engagement`` fires interceptors, and
     result = hyperdef.run("scenarios/single_hgv.yaml", out="run_single_hgv")
     result.summary["kills"]
     again = hyperdef.RunResult.load("run_single_hgv")
+    mc = hyperdef.campaign("scenarios/single_hgv_mc.yaml", runs=20, seed=7, out="mc")
+    mc.aggregates["raid_negation"]
+
+:func:`campaign` runs Monte Carlo campaigns (:mod:`hyperdef.montecarlo`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # imported lazily: `import hyperdef` stays cheap
+    from hyperdef.montecarlo import CampaignResult
     from hyperdef.simulation import RunResult
 
 
@@ -40,6 +45,40 @@ def run(scenario: Any, *, seed: int | None = None, out: Any = None) -> RunResult
     result = run_scenario(loaded, seed=seed)
     if out is not None:
         write_run(result, out, scenario=loaded)
+    return result
+
+
+def campaign(scenario: Any, runs: int, *, seed: int = 0, workers: int | None = None,
+             scheduler: Any = None, out: Any = None) -> CampaignResult:
+    """Monte Carlo campaign of a scenario, as ``hyperdef campaign`` runs it.
+
+    Parameters
+    ----------
+    scenario : str, path-like or hyperdef.scenario.Scenario
+        A YAML file (its distributions are drawn afresh for each run) or a loaded scenario.
+    runs : int
+        Number of runs, >= 1.
+    seed : int
+        Root seed, >= 0: run ``i`` uses ``SeedSequence(seed).spawn(runs)[i]``.
+    workers : int, optional
+        Local worker processes (default: every core); 1 runs in this process.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler address (``"tcp://host:8786"``), ``"local"`` or a Client.
+    out : str or path-like, optional
+        When given, ``campaign.parquet``, ``campaign.json`` and ``campaign.png`` are
+        written there.
+
+    Returns
+    -------
+    hyperdef.montecarlo.CampaignResult
+    """
+    from hyperdef.montecarlo import run_campaign, write_campaign
+    from hyperdef.scenario import Scenario, load_scenario
+
+    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    result = run_campaign(loaded, runs, seed=seed, workers=workers, scheduler=scheduler)
+    if out is not None:
+        write_campaign(result, out)
     return result
 
 

@@ -1000,7 +1000,7 @@ def campaign(
 
 def _campaign(scenario_file: Path, runs: int, out: Path, seed: int, workers: int | None,
               scheduler: str | None) -> dict[str, Any]:
-    from hyperdef.campaign import run_campaign, write_campaign
+    from hyperdef.montecarlo import run_campaign, write_campaign
     from hyperdef.scenario import load_scenario
 
     if workers is not None and scheduler is not None:

@@ -1,7 +1,7 @@
 """Monte Carlo distributions in scenario documents.
 
 Any value of a scenario YAML document, at any depth and inside lists, may be written as a
-distribution instead of a value; a campaign (:func:`hyperdef.campaign.run_campaign`) then
+distribution instead of a value; a campaign (:func:`hyperdef.montecarlo.run_campaign`) then
 draws a fresh scenario for each run:
 
 ```yaml

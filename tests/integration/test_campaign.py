@@ -18,14 +18,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from hyperdef.campaign import (
+from hyperdef.errors import InputError
+from hyperdef.montecarlo import (
     TIMING_COLUMNS,
     campaign_seeds,
     run_campaign,
     summarize_campaign,
     write_campaign,
 )
-from hyperdef.errors import InputError
 from hyperdef.scenario import parse_scenario
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "single_hgv.yaml"
@@ -66,6 +66,21 @@ def test_inprocess_campaign_has_one_ok_row_per_run(baseline):
     assert table.column("status").to_pylist() == ["ok"] * RUNS
     assert baseline.aggregates["ok_runs"] == RUNS
     assert len(table.column("killed")[0].as_py()) == 1  # one threat
+
+
+def test_python_api_mirrors_the_cli(baseline, tmp_path):
+    """``hyperdef.campaign(path, ...)`` loads the file, runs and writes what the CLI does."""
+    import hyperdef
+
+    path = tmp_path / "reduced.yaml"
+    path.write_text(yaml.safe_dump(reduced_scenario_data()))
+    result = hyperdef.campaign(path, RUNS, seed=SEED, workers=1, out=tmp_path / "mc")
+    assert outcomes(result.table).equals(outcomes(baseline.table))
+    for name in ("campaign.parquet", "campaign.json", "campaign.png"):
+        assert (tmp_path / "mc" / name).is_file()
+    warning = result.aggregates["warning_s"]["USA"]
+    assert warning["n"] == RUNS and 0 < warning["p50"] < 900
+    assert 0 < result.aggregates["track_completeness"]["USA"]["mean"] < 1
 
 
 def test_two_processes_give_the_same_table(scenario, baseline):
@@ -124,7 +139,7 @@ def test_a_killed_worker_loses_and_duplicates_no_run(scenario, tmp_path, monkeyp
 
 def test_a_run_that_raises_is_a_record_not_an_exception(scenario):
     def broken(scenario, run, seed):
-        from hyperdef.campaign import _run_one
+        from hyperdef.montecarlo import _run_one
 
         if run == 0:
             return _run_one(None, run, seed)  # AttributeError inside run_scenario

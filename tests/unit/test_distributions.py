@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import yaml
 
-from hyperdef.campaign import TIMING_COLUMNS, _draw_scenario, campaign_seeds, run_campaign
 from hyperdef.distributions import (
     check_distributions,
     has_distributions,
@@ -29,6 +28,7 @@ from hyperdef.distributions import (
     scenario_with_distributions,
 )
 from hyperdef.errors import ScenarioError
+from hyperdef.montecarlo import TIMING_COLUMNS, _draw_scenario, campaign_seeds, run_campaign
 from hyperdef.scenario import parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
