@@ -938,9 +938,9 @@ def compare(
         "--json", help="Print the rows as one JSON array.")] = False,
 ) -> None:
     """Key numbers of runs side by side: warning time, track completeness, kills."""
-    from hyperdef.report.compare import compare_summaries, load_summaries
+    from hyperdef.report.compare import compare_runs
 
-    rows = _checked(lambda: compare_summaries(load_summaries(runs)))
+    rows = _checked(compare_runs, runs)
     if as_json:
         typer.echo(json.dumps(rows))
         return
@@ -949,14 +949,15 @@ def compare(
 
     table = Table(title="runs side by side", title_justify="left")
     for name in ("run", "picture", "firm tracks", "mean warning s", "tracked % of flight",
-                 "RMSE m", "shots", "kills", "leakers"):
+                 "RMSE m", "common RMSE m", "shots", "kills", "leakers"):
         table.add_column(name, justify="left" if name in ("run", "picture") else "right")
     for r in rows:
         completeness = r["completeness_mean"]
         table.add_row(r["run"], r["picture"], f"{r['firm_tracks']} of {r['threats']}",
                       _fmt(r["warning_mean_s"], ",.0f"),
                       _fmt(None if completeness is None else 100 * completeness, ".0f"),
-                      _fmt(r["rmse_pos_m"], ",.0f"), str(r["shots"]), str(r["kills"]),
+                      _fmt(r["rmse_pos_m"], ",.0f"), _fmt(r["rmse_common_m"], ",.0f"),
+                      str(r["shots"]), str(r["kills"]),
                       str(r["leakers"]))
     console = Console()
     if not console.is_terminal:

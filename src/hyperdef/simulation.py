@@ -61,9 +61,10 @@ class RunResult:
             if not (folder / name).is_file():
                 raise InputError(f"run_dir: {str(folder / name)!r} is missing")
         tracks = read_tracks(folder / "tracks.parquet")
-        nodes = tracks.column("node").to_pylist()
-        pictures = {n: tracks.filter(pc.equal(tracks.column("node"), n))
-                    for n in dict.fromkeys(nodes)}
+        key = "picture" if "picture" in tracks.column_names else "node"
+        pictures = {n: tracks.filter(pc.equal(tracks.column(key), n)).drop_columns(
+                        [c for c in ("picture",) if c in tracks.column_names])
+                    for n in dict.fromkeys(tracks.column(key).to_pylist())}
         summary = json.loads((folder / "summary.json").read_text())
         return cls(truth=trajectory_from_table(pq.read_table(folder / "truth.parquet")),
                    detections=read_detections(folder / "detections.parquet"),
@@ -177,7 +178,11 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
         fusing_node, config = scenario.fusion
         fused = run_tracker(released_to(detections, fusing_node), config, node=fusing_node)
         pictures["fused"] = fused.table
-    tracks = pa.concat_tables(list(pictures.values())) if pictures else pa.table({})
+    # one table of every picture; the extra ``picture`` column tells them apart (the fused
+    # picture's rows carry the fusing node, like that node's own picture)
+    tracks = pa.concat_tables([
+        table.append_column("picture", pa.array([name] * table.num_rows, pa.string()))
+        for name, table in pictures.items()]) if pictures else pa.table({})
     timings["tracking_s"] = time.perf_counter() - start
 
     start = stage("engagement")

@@ -77,6 +77,8 @@ def test_compare_puts_runs_side_by_side(run_out, tmp_path):
     assert usa["warning_mean_s"] == pytest.approx(threat["warning_time_s"]["USA"])
     assert usa["completeness_mean"] == pytest.approx(threat["track_completeness"]["USA"])
     assert usa["kills"] == summary["kills"] and usa["firm_tracks"] == 1
+    # the same raid twice: the stretch both hold is compared, equal for the twin copies
+    assert usa["rmse_common_m"] is not None and usa["rmse_common_m"] == rows[2]["rmse_common_m"]
     r = subprocess.run([*HYPERDEF, "compare", str(out), str(tmp_path)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("error: runs:")
@@ -189,6 +191,28 @@ def test_shared_tracks_improve_the_weaker_national_picture(seed):
     firm = (alone["threats"][0]["time_to_firm_track_s"]["JPN"],
             shared["threats"][0]["time_to_firm_track_s"]["JPN"])
     assert firm[1] <= firm[0] + 1e-9, firm
+
+
+def test_run_loads_back_with_every_picture(tmp_path):
+    """RunResult.load gives back the pictures run_scenario made, the fused one apart from
+    the fusing node's own (both carry node USA; the ``picture`` column tells them apart)."""
+    import yaml
+
+    import hyperdef
+    from hyperdef.simulation import RunResult
+
+    data = yaml.safe_load(SINGLE.read_text())
+    data["fusion"] = {"node": "USA"}
+    data["batteries"] = []
+    path = tmp_path / "fused.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = hyperdef.run(path, out=tmp_path / "run")
+    back = RunResult.load(tmp_path / "run")
+    assert list(back.pictures) == ["USA", "JPN", "fused"] == list(result.pictures)
+    for name, table in result.pictures.items():
+        assert back.pictures[name].equals(table), name
+    assert back.summary == json.loads(json.dumps(result.summary))
+    assert back.truth.n_objects == 1 and back.detections.num_rows == result.detections.num_rows
 
 
 def test_file_errors_name_the_line(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from hyperdef.errors import InputError
@@ -47,3 +48,25 @@ def test_load_names_runs_by_folder_and_rejects_folders_without_a_summary(tmp_pat
         load_summaries([tmp_path / "c"])
     with pytest.raises(InputError, match="lacks"):
         compare_summaries({"x": {"scenario": "x"}})
+
+
+def test_common_rmse_compares_pictures_over_the_same_stretch():
+    """Picture A tracks 0-60 s with a 10 m error; B tracks 40-100 s, 30 m off until 60 s and
+    5 m off after. Over its own rows B looks better than A (about 16 m); over the stretch
+    both hold (40-60 s) A is the more accurate, 10 m against 30 m."""
+    from test_tracking_metrics_unit import on_truth, straight_lines, tracks_table
+
+    from hyperdef.report.compare import common_rmse
+    from hyperdef.tracking.metrics import summary as track_summary
+
+    traj = straight_lines([(0, 100)])
+    off = np.array([1.0, 0, 0, 0, 0, 0])
+    a = tracks_table([on_truth(t, 1, 0, offset=10.0 * off) for t in range(0, 61)])
+    b = tracks_table([on_truth(t, 4, 0, offset=(30.0 if t <= 60 else 5.0) * off)
+                      for t in range(40, 101)])
+    assert track_summary(b, traj)["rmse_pos_m"] < 20.0 < 30.0
+    got = common_rmse(traj, {"A": a, "B": b})
+    assert got["A"] == pytest.approx(10.0) and got["B"] == pytest.approx(30.0)
+    # no common stretch: nothing to compare
+    c = tracks_table([on_truth(t, 2, 0, offset=off) for t in range(80, 101)])
+    assert common_rmse(traj, {"A": a, "C": c}) == {"A": None, "C": None}

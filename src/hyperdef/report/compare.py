@@ -15,6 +15,14 @@ Definitions (from :func:`hyperdef.simulation.run_scenario`'s summary)
         a threat never tracked counting 0.
     firm tracks
         Threats the picture ever tracked firmly, of all threats.
+    common RMSE
+        Position RMSE of each picture over the *same* stretches of flight: where every
+        compared picture holds a confirmed track on the threat (its confirmed rows joined
+        into intervals as for completeness). Each picture's own RMSE is over whatever it
+        tracked, so a picture that follows the threats further, into the harder boost or
+        terminal dive, can show a larger own RMSE while being more accurate where both see
+        them. Defined only for runs of the same raid (same threats, same truth); None
+        otherwise or where the pictures share no stretch.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import numpy as np
 
 from hyperdef.errors import InputError
 
-__all__ = ["compare_summaries", "load_summaries"]
+__all__ = ["common_rmse", "compare_runs", "compare_summaries", "load_summaries"]
 
 
 def load_summaries(folders: list[str | Path]) -> dict[str, dict[str, Any]]:
@@ -93,4 +101,91 @@ def compare_summaries(summaries: Mapping[str, Mapping[str, Any]]) -> list[dict[s
                 "completeness_mean": _mean([0.0 if v is None else v for v in complete]),
                 "rmse_pos_m": s["tracking"][picture].get("rmse_pos_m"),
             })
+    return rows
+
+
+def _held_intervals(obj: np.ndarray, t: np.ndarray, n_obj: int, max_gap_s: float) -> list:
+    """Per object, the (start, end) intervals joining its times at most ``max_gap_s`` apart."""
+    out = []
+    for i in range(n_obj):  # per threat (a handful)
+        ti = np.unique(t[obj == i])
+        if ti.size == 0:
+            out.append(np.zeros((0, 2)))
+            continue
+        cut = np.flatnonzero(np.diff(ti) > max_gap_s)
+        out.append(np.column_stack([ti[np.r_[0, cut + 1]], ti[np.r_[cut, ti.size - 1]]]))
+    return out
+
+
+def _intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection of two sorted lists of disjoint closed intervals, shape (k, 2)."""
+    lo = np.maximum(a[:, None, 0], b[None, :, 0])
+    hi = np.minimum(a[:, None, 1], b[None, :, 1])
+    keep = hi > lo
+    pairs = np.column_stack([lo[keep], hi[keep]])
+    return pairs[np.argsort(pairs[:, 0])] if pairs.size else np.zeros((0, 2))
+
+
+def common_rmse(truth, pictures: Mapping[str, Any]) -> dict[str, float | None]:
+    """Position RMSE of each picture over the stretches every picture tracks (module notes).
+
+    Parameters
+    ----------
+    truth : hyperdef.threats.trajectory.Trajectory
+        The raid's truth (the same for every picture).
+    pictures : mapping of str to pyarrow.Table
+        Tracks table of each picture.
+
+    Returns
+    -------
+    dict
+        Picture -> RMSE, m (None where the pictures share no tracked stretch).
+    """
+    from hyperdef.tracking.metrics import HELD_GAP_S, assign_truth
+
+    assigned = {name: assign_truth(table, truth) for name, table in pictures.items()}
+    common = None
+    for a in assigned.values():
+        hit = a.object_index >= 0
+        held = _held_intervals(a.object_index[hit], a.t[hit], truth.n_objects, HELD_GAP_S)
+        common = held if common is None else [_intersect(c, h) for c, h in zip(common, held,
+                                                                              strict=True)]
+    out: dict[str, float | None] = {}
+    for name, a in assigned.items():
+        hit = np.flatnonzero(a.object_index >= 0)
+        inside = np.zeros(hit.size, dtype=bool)
+        for i, spans in enumerate(common or []):
+            rows = a.object_index[hit] == i
+            ti = a.t[hit]
+            for lo, hi in spans:
+                inside |= rows & (ti >= lo) & (ti <= hi)
+        err = a.error[hit[inside], :3]
+        out[name] = float(np.sqrt(np.mean(np.sum(err * err, axis=1)))) if err.size else None
+    return out
+
+
+def compare_runs(folders: list[str | Path]) -> list[dict[str, Any]]:
+    """:func:`compare_summaries` of run folders, with ``rmse_common_m`` on each row.
+
+    The common RMSE is computed over every picture of every run when the runs flew the
+    same raid (equal truth); otherwise it is None on every row.
+    """
+    from hyperdef.simulation import RunResult
+
+    summaries = load_summaries(folders)
+    results = dict(zip(summaries, (RunResult.load(f) for f in folders), strict=True))
+    rows = compare_summaries(summaries)
+    truths = [r.truth for r in results.values()]
+    first = truths[0]
+    same = all(t.n_objects == first.n_objects and t.t.shape == first.t.shape
+               and np.array_equal(t.r_ecef_m, first.r_ecef_m) for t in truths)
+    rmse: dict[tuple[str, str], float | None] = {}
+    if same:
+        pictures = {f"{label}\0{name}": table for label, r in results.items()
+                    for name, table in r.pictures.items()}
+        for key, value in common_rmse(first, pictures).items():
+            label, name = key.split("\0")
+            rmse[(label, name)] = value
+    for row in rows:
+        row["rmse_common_m"] = rmse.get((row["run"], row["picture"]))
     return rows
