@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hyperdef.core.markings import check_node
 from hyperdef.errors import InputError, ScenarioError
 from hyperdef.sensors.config import SensorEntry, SensorsFile, build_sensors, validation_error
+from hyperdef.threats import guidance_settings
 
 
 class _Model(BaseModel):
@@ -54,6 +55,11 @@ class ThreatEntry(_Model):
     maneuver: Literal["none", "weave", "skip"] = "none"
     count: Annotated[int, Field(ge=1, le=1000)] = 1
     interval_s: Annotated[float, Field(ge=0.0)] = 0.0
+    #: payload mass override (glider, cruiser dry mass or re-entry vehicle), kg
+    mass_kg: Annotated[float, Field(gt=0.0)] | None = None
+    #: guidance and manoeuvre-plan overrides (hyperdef.threats.guidance_settings), e.g.
+    #: {weave_period_s: 90, weave_amplitude_deg: 30}
+    guidance: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("from_", "to")
     @classmethod
@@ -168,6 +174,12 @@ def parse_scenario(data: Any, source: str = "") -> Scenario:
         spec = ScenarioFile.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(str(validation_error(exc, prefix))) from None
+    for i, threat in enumerate(spec.threats):
+        if threat.guidance:
+            try:
+                guidance_settings(threat.kind, threat.guidance, f"threats[{i}].guidance")
+            except InputError as exc:
+                raise ScenarioError(f"{prefix}{exc}") from None
     sensors = build_sensors(SensorsFile(sensors=spec.sensors), prefix)
     names = [n.name for n in spec.nodes]
     if len(set(names)) != len(names):

@@ -77,7 +77,8 @@ def _fly_threats(scenario: Scenario, rng: np.random.Generator) -> Trajectory:
     for threat in scenario.threats:  # one batched flight per entry (a handful of entries)
         t_launch = threat.launch_time_s + threat.interval_s * np.arange(threat.count)
         parts.append(fly(threat.kind, np.radians(threat.from_), np.radians(threat.to),
-                         maneuver=threat.maneuver, t_launch_s=t_launch, rng=rng))
+                         maneuver=threat.maneuver, t_launch_s=t_launch, rng=rng,
+                         mass_kg=threat.mass_kg, guidance=threat.guidance or None))
     return concat_trajectories(parts)
 
 

@@ -196,6 +196,43 @@ def test_seeded_dispersion_is_reproducible():
     assert not np.array_equal(a.r_ecef_m, c.r_ecef_m)
 
 
+def test_guidance_overrides_shape_the_manoeuvre():
+    """A weave of zero bank amplitude is no weave at all (the same flight to the bit); a
+    shorter weave period swings the path more often. On the 1,595 km route from 38 N 118 E
+    to Okinawa the glide phase holds 3 side-to-side swings with the default 150 s period
+    and 6 with a 60 s one (measured)."""
+    start, aim = np.radians([38.0, 118.0]), np.radians([26.2, 127.7])
+    flat = fly("hgv", start, aim, maneuver="weave", guidance={"weave_amplitude_deg": 0.0})
+    straight = fly("hgv", start, aim)
+    np.testing.assert_array_equal(flat.r_ecef_m, straight.r_ecef_m)
+
+    def swings(tr):
+        glide = tr.phase == PHASE_CODE["glide"]
+        normal = np.cross(tr.r_ecef_m[0], tr.r_ecef_m[-1])
+        side = tr.r_ecef_m[glide] @ (normal / np.linalg.norm(normal))
+        rate = np.diff(side)
+        return int(np.count_nonzero(np.sign(rate[1:]) != np.sign(rate[:-1])))
+
+    slow = fly("hgv", start, aim, maneuver="weave")
+    fast = fly("hgv", start, aim, maneuver="weave", guidance={"weave_period_s": 60.0})
+    assert swings(fast) >= swings(slow) + 2 and swings(slow) >= 2
+    assert summarize(fast, 0)["miss_to_aim_km"] < 5.0
+
+
+@pytest.mark.parametrize(("kind", "guidance", "message"), [
+    ("hgv", {"weave_perid_s": 60.0}, "guidance.weave_perid_s: unknown hgv guidance setting"),
+    ("hgv", {"weave_period_s": 0.0}, "guidance.weave_period_s: 0.0 must be a finite number > 0"),
+    ("hgv", {"weave_amplitude_deg": -5.0}, "guidance.weave_amplitude_deg: -5.0 must be a "
+     "finite number >= 0"),
+    ("hgv", {"weave_amplitude_deg": 10.0, "weave_amplitude_rad": 0.1}, "given twice"),
+    ("hcm", {"weave_period_s": 60.0}, "guidance.weave_period_s: unknown hcm guidance"),
+    ("ballistic", {"nav_gain": 3.0}, "guidance: ballistic flights have no guidance settings"),
+])
+def test_bad_guidance_overrides_name_the_setting(kind, guidance, message):
+    with pytest.raises(InputError, match=message.replace(".", r"\.")):
+        fly(kind, KAUAI, destination(KAUAI, 260.0, 1_500e3), guidance=guidance)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -6,15 +6,16 @@ batch of one kind of threat and returns one :class:`Trajectory`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, replace
 
 import numpy as np
 
 from hyperdef.errors import InputError, UnreachableError
 from hyperdef.threats.ballistic import fly_ballistic
-from hyperdef.threats.cruise import fly_hcm
-from hyperdef.threats.hgv import MANEUVERS, fly_hgv
+from hyperdef.threats.cruise import CruiseGuidance, fly_hcm
+from hyperdef.threats.hgv import MANEUVERS, GlideGuidance, fly_hgv
 from hyperdef.threats.reach import reach_limits_m
 from hyperdef.threats.trajectory import PHASES, Trajectory
 from hyperdef.threats.vehicles import CAV_H, HCM_CRUISER, MRBM_RV
@@ -52,6 +53,48 @@ def _lla_batch(value, name: str) -> np.ndarray:
     return arr
 
 
+#: guidance settings of each kind a caller may override (ballistic flight has none)
+GUIDANCE_SETTINGS: dict[str, type] = {"hgv": GlideGuidance, "hcm": CruiseGuidance}
+_MAY_BE_ZERO = frozenset({"weave_amplitude_rad", "skip_dip_m", "skip_rise_m"})
+
+
+def guidance_settings(kind: str, overrides: Mapping[str, float],
+                      field: str = "guidance") -> GlideGuidance | CruiseGuidance:
+    """The kind's default guidance settings with ``overrides`` applied.
+
+    Keys are the numeric fields of :class:`~hyperdef.threats.hgv.GlideGuidance` (``hgv``)
+    or :class:`~hyperdef.threats.cruise.CruiseGuidance` (``hcm``); an angle field named
+    ``..._rad`` may be given in degrees as ``..._deg`` instead (the edge convention).
+    Values must be finite and > 0 (periods, gains, limits), or >= 0 for the manoeuvre
+    amplitudes (``weave_amplitude``, ``skip_dip_m``, ``skip_rise_m``: 0 flies no manoeuvre).
+
+    Raises
+    ------
+    InputError
+        Naming ``field.key`` for a kind without guidance, an unknown key, or a bad value.
+    """
+    if kind not in GUIDANCE_SETTINGS:
+        raise InputError(f"{field}: {kind} flights have no guidance settings to override "
+                         f"(only {', '.join(GUIDANCE_SETTINGS)})")
+    cls = GUIDANCE_SETTINGS[kind]
+    numeric = [f.name for f in fields(cls) if f.type in (float, "float")]
+    allowed = sorted(numeric + [n[:-4] + "_deg" for n in numeric if n.endswith("_rad")])
+    values: dict[str, float] = {}
+    for key, value in overrides.items():
+        if key not in allowed:
+            raise InputError(f"{field}.{key}: unknown {kind} guidance setting; allowed: "
+                             f"{', '.join(allowed)}")
+        name = key[:-4] + "_rad" if key.endswith("_deg") else key
+        low, bound = (0.0, ">= 0") if name in _MAY_BE_ZERO else (0.0, "> 0")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                math.isfinite(value) and (value >= low if bound == ">= 0" else value > low)):
+            raise InputError(f"{field}.{key}: {value!r} must be a finite number {bound}")
+        if name in values:
+            raise InputError(f"{field}.{key}: {name} is given twice (in rad and in deg)")
+        values[name] = math.radians(value) if key.endswith("_deg") else float(value)
+    return replace(cls(), **values)
+
+
 def fly(
     kind: str,
     launch_lla: np.ndarray | Sequence[float],
@@ -63,6 +106,7 @@ def fly(
     mass_kg: float | None = None,
     dt_s: float | None = None,
     record_dt_s: float = 1.0,
+    guidance: Mapping[str, float] | None = None,
 ) -> Trajectory:
     """Fly a batch of threats of one kind from launch to impact.
 
@@ -88,6 +132,9 @@ def fly(
         Integration step, s (default :data:`DEFAULT_DT_S` of the kind).
     record_dt_s : float
         Interval of the recorded samples, s.
+    guidance : mapping, optional
+        Overrides of the kind's guidance settings (:func:`guidance_settings`), e.g.
+        ``{"weave_period_s": 90, "weave_amplitude_deg": 30}`` for a glider.
 
     Returns
     -------
@@ -153,6 +200,8 @@ def fly(
         "isp_scale": isp_scale,
         "dt_s": DEFAULT_DT_S[kind] if dt_s is None else dt_s,
     }
+    if guidance:
+        options["guidance"] = guidance_settings(kind, guidance)
     if kind == "hgv":
         codes = np.array([MANEUVERS.index(m) for m in maneuvers])
         return fly_hgv(launch, aim, t_launch, codes, glider=vehicle, **options)
