@@ -291,3 +291,16 @@ def test_fuzz_malformed_input_never_raises(data):
     result = read_asterix(data, marking=MARK, node="JPN", epoch=EPOCH, sites=SITES)
     assert result.packets == result.records + sum(result.skipped.values())
     assert all(count > 0 for count in result.skipped.values())
+
+
+def test_block_whose_every_plot_is_dropped_reads_as_no_detections():
+    """A mutated CAT 048 block found by the fuzz test (CI): its plots decode but none can be
+    placed, so the detections batch is empty; that is a result, not a crash."""
+    data = bytes.fromhex(
+        "30001fd10108037b00050035ff0c3902fdd101080304cad80005806bfe517d03ae3e00559b0d1504"
+        "0001000280002ab3020118bbdad19e1bda006401001ec6e7c4d580020d03fb0190d197378d9b0d15"
+        "04000100fa0000879512fee82ce91e1dfcfe006503005990e4bdd5800385045c0225a8ed2a19")
+    result = read_asterix(data, marking=MARK, node="JPN", epoch=EPOCH, sites=SITES)
+    assert result.packets == 3 and result.records == 0
+    assert result.detections.num_rows == 0
+    assert result.skipped["height inconsistent with slant range"] == 1

@@ -108,7 +108,8 @@ def make_detections(
     m = MEAS_DIM[meas_type]
     t = np.asarray(t, dtype=float).reshape(-1)
     n = t.size
-    z = np.asarray(z, dtype=float).reshape(n, -1)
+    z = np.asarray(z, dtype=float)
+    z = z.reshape(n, -1) if n else z.reshape(0, m)  # a batch may hold no report
     if z.shape[1] != m:
         raise InputError(f"z: {meas_type} measurements have {m} values, got {z.shape[1]}")
     R = np.broadcast_to(np.asarray(R, dtype=float), (n, m, m))
