@@ -1,5 +1,5 @@
 """Command-line interface: ``hyperdef fly | homing | coverage | engage | flyout | track |
-run | demo | compare | campaign``.
+run | demo | compare | campaign`` (and the joint ISR commands of :mod:`hyperdef.service.cli`).
 
 A thin layer over the Python API: it parses degrees at the edge, converts them to
 radians, calls :func:`hyperdef.threats.fly`, and writes or prints what comes back. No
@@ -728,7 +728,6 @@ def track(
 
 def _tracker_config(config_file: Path | None, model: str | None, association: str | None):
     """TrackerConfig from a YAML file and the flags; every bad key or value named."""
-    import dataclasses
 
     import yaml
 
@@ -747,27 +746,8 @@ def _tracker_config(config_file: Path | None, model: str | None, association: st
         if loaded is not None and not isinstance(loaded, dict):
             raise InputError(f"--config: {str(config_file)!r} must hold a mapping of settings")
         settings = dict(loaded or {})
-    fields = {f.name for f in dataclasses.fields(TrackerConfig)}
-    unknown = sorted(set(settings) - fields)
-    if unknown:
-        raise InputError(f"--config: unknown setting {unknown[0]!r}; allowed: "
-                         + ", ".join(sorted(fields)))
-    params = settings.get("model_parameters")
-    if isinstance(params, dict):  # YAML form {cv: {sigma_a_m_s2: 5}}
-        settings["model_parameters"] = tuple(
-            (name, key, float(value)) for name, values in params.items()
-            for key, value in (values or {}).items())
-    for key in ("imm_models",):
-        if key in settings and isinstance(settings[key], list):
-            settings[key] = tuple(settings[key])
-    if model is not None:
-        settings["model"] = model
-    if association is not None:
-        settings["association"] = association
-    try:
-        return TrackerConfig(**settings)
-    except TypeError as exc:
-        raise InputError(f"--config: {exc}") from None
+    return TrackerConfig.from_settings(settings, "--config", model=model,
+                                       association=association)
 
 
 def _track(detections_file: Path, out: Path, config_file: Path | None, model: str | None,
@@ -1030,6 +1010,8 @@ def _campaign(scenario_file: Path, runs: int, out: Path, seed: int, workers: int
             "outputs": {k: os.path.abspath(v) for k, v in paths.items()}}
 
 
+from hyperdef.service.cli import register as _register_isr  # noqa: E402, I001
+_register_isr(app)
 
 
 def main() -> None:

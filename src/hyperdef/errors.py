@@ -13,6 +13,10 @@ class InputError(HyperdefError, ValueError):
     """A value given to a public function is outside what the model allows."""
 
 
+class NotFoundError(InputError):
+    """A named record (a stored dataset, run or user) does not exist."""
+
+
 class ScenarioError(InputError):
     """A scenario file or one of its fields is invalid."""
 

@@ -185,21 +185,12 @@ def parse_scenario(data: Any, source: str = "") -> Scenario:
     if len(set(names)) != len(names):
         raise ScenarioError(f"{prefix}nodes: node names must be unique, got {names}")
     trackers = {}
-    fields = {f.name for f in dataclasses.fields(TrackerConfig)}
 
     def tracker(settings: dict, where: str) -> TrackerConfig:
-        settings = dict(settings)
-        unknown = sorted(set(settings) - fields)
-        if unknown:
-            raise ScenarioError(f"{prefix}{where}.{unknown[0]}: unknown setting; "
-                                f"allowed: {', '.join(sorted(fields))}")
-        for key in ("imm_models",):
-            if isinstance(settings.get(key), list):
-                settings[key] = tuple(settings[key])
         try:
-            return TrackerConfig(**settings)
+            return TrackerConfig.from_settings(settings, where)
         except InputError as exc:
-            raise ScenarioError(f"{prefix}{where}: {exc}") from None
+            raise ScenarioError(f"{prefix}{exc}") from None
 
     for i, node in enumerate(spec.nodes):
         trackers[node.name] = tracker(node.tracker, f"nodes[{i}].tracker")

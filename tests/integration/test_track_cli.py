@@ -62,7 +62,7 @@ def test_config_file_and_flags(run_dir):
     (["--model", "kalman"], "model"),
     (["--association", "mht"], "association"),
     (["--config", "missing.yaml"], "--config"),
-    (["--config", "bad.yaml"], "unknown setting"),
+    (["--config", "bad.yaml"], "unknown tracker setting"),
     (["--out", "tracks.csv"], "--out"),
 ])
 def test_bad_flags_are_one_line_exit_2(run_dir, args, field):

@@ -89,6 +89,8 @@ def test_api_key_identifies_its_user_and_is_stored_hashed(store):
     with store.engine.connect() as conn:
         dump = " ".join(str(v) for row in conn.exec_driver_sql("SELECT * FROM users") for v in row)
     assert secret not in dump
+    bob, _ = store.add_user("bob", "USA", "admin")
+    assert store.users() == [user, bob]  # in the order added, without their keys
 
 
 @pytest.mark.parametrize(

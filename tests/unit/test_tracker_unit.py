@@ -480,3 +480,22 @@ def test_numerical_failure_of_one_update_coasts_that_track(small, monkeypatch):
     assert res.counts["tracks_created"] == 3  # the report of the failed update starts none
     by_truth, _ = id_truth_map(res.table)
     assert sorted(by_truth) == [0, 1, 2]
+
+
+def test_tracker_settings_from_a_plain_mapping():
+    """YAML/JSON settings: lists become tuples, model parameters may be nested mappings,
+    overrides win, and errors name the field and key."""
+    from hyperdef.tracking.tracker import TrackerConfig
+
+    cfg = TrackerConfig.from_settings(
+        {"model": "imm", "imm_models": ["cv", "glide"],
+         "model_parameters": {"cv": {"sigma_a_m_s2": 5.0}}}, "nodes[0].tracker",
+        association="jpda", model=None)
+    assert cfg.imm_models == ("cv", "glide") and cfg.association == "jpda"
+    assert cfg.model_parameters == (("cv", "sigma_a_m_s2", 5.0),)
+    with pytest.raises(InputError, match=r"^nodes\[0\]\.tracker\.modle: unknown tracker "):
+        TrackerConfig.from_settings({"modle": "cv"}, "nodes[0].tracker")
+    with pytest.raises(InputError, match=r"^settings: .*model"):
+        TrackerConfig.from_settings({"model": "warp"}, "settings")
+    with pytest.raises(InputError, match="expected a mapping"):
+        TrackerConfig.from_settings(["cv"], "settings")

@@ -39,7 +39,7 @@ from sqlalchemy.dialects import postgresql as _pg
 from sqlalchemy.dialects import sqlite as _sqlite
 
 from hyperdef.core.markings import check_node, format_marking, parse_marking
-from hyperdef.errors import InputError
+from hyperdef.errors import InputError, NotFoundError
 from hyperdef.io import IngestResult
 from hyperdef.store import audit
 from hyperdef.store.access import (
@@ -267,6 +267,14 @@ class Store:
                 client=client, outcome="allow", policy=policy,
             )  # fmt: skip
         return User(int(user_id), name, nation, role), f"{_KEY_PREFIX}_{key_id}_{secret}"
+
+    def users(self) -> list[User]:
+        """Every user of the store, in the order they were added (names are public to
+        whoever holds the store; keys are not)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(USERS.c.id, USERS.c.name, USERS.c.nation, USERS.c.role)
+                                .order_by(USERS.c.id)).all()
+        return [User(int(r.id), r.name, r.nation, r.role) for r in rows]
 
     def user_for_key(self, api_key: str, *, client: str = "local") -> User | None:
         """The user an API key belongs to, or None (a failed attempt is audited)."""
@@ -647,7 +655,7 @@ class Store:
         _check_int(dataset_id, "dataset_id", 1)
         row = conn.execute(select(DATASETS).where(DATASETS.c.id == dataset_id)).first()
         if row is None:
-            raise InputError(f"dataset_id: no dataset {dataset_id} in the store")
+            raise NotFoundError(f"dataset_id: no dataset {dataset_id} in the store")
         return row
 
     def _dataset_markings(self, conn, dataset_id) -> list[str]:
@@ -759,7 +767,7 @@ class Store:
         _check_int(run_id, "run_id", 1)
         with self._tx() as conn:
             if conn.execute(select(RUNS.c.id).where(RUNS.c.id == run_id)).first() is None:
-                raise InputError(f"run_id: no run {run_id} in the store")
+                raise NotFoundError(f"run_id: no run {run_id} in the store")
         return self.query_tracks(user, run_id=run_id, limit=_MAX_LIMIT, client=client)
 
     def runs(self, user: User, *, dataset_id: int | None = None) -> list[dict]:

@@ -108,8 +108,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -294,6 +296,47 @@ class TrackerConfig:
     jpda_max_hypotheses: int = 50_000
     pregate_margin_m: float = 100.0
     model_parameters: tuple[tuple[str, str, float], ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None, field: str = "tracker",
+                      **overrides: Any) -> TrackerConfig:
+        """Settings from a plain mapping (a YAML or JSON document), then ``overrides``.
+
+        Lists become tuples; ``model_parameters`` may also be given as
+        ``{model: {parameter: value}}`` (e.g. ``{cv: {sigma_a_m_s2: 5}}``). Overrides
+        that are None are ignored.
+
+        Raises
+        ------
+        InputError
+            Naming ``field.key`` for an unknown setting (listing the allowed ones), or
+            ``field`` with the message of a bad value.
+        """
+        if settings is not None and not isinstance(settings, Mapping):
+            raise InputError(f"{field}: expected a mapping of tracker settings, got "
+                             f"{type(settings).__name__}")
+        values = dict(settings or {})
+        names = sorted(f.name for f in dataclasses.fields(cls))
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise InputError(f"{field}.{unknown[0]}: unknown tracker setting; allowed: "
+                             f"{', '.join(names)}")
+        params = values.get("model_parameters")
+        if isinstance(params, Mapping):
+            values["model_parameters"] = tuple(
+                (name, key, value) for name, given in params.items()
+                for key, value in (given or {}).items())
+        for key in ("imm_models", "imm_transition", "model_parameters"):
+            if isinstance(values.get(key), list):
+                values[key] = tuple(tuple(v) if isinstance(v, list) else v
+                                    for v in values[key])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except InputError as exc:
+            raise InputError(f"{field}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{field}: {exc}") from None
 
     def __post_init__(self) -> None:
         _choice(self, "model", _MODEL_NAMES)
