@@ -305,9 +305,14 @@ def export(
     if as_json:
         typer.echo(json.dumps(summary))
         return
-    written = ", ".join(f"{k} {v}" for k, v in summary["written"].items()) or "nothing"
-    typer.echo(f"wrote {summary['rows']} {summary['table']} rows as {summary['format']} to "
-               f"{summary['out']} ({written})")
+    counts = dict(summary["written"])
+    rows = summary["rows"]
+    reasons = {k: v for k, v in counts.items() if k != "written"}
+    written = counts.get("written", rows - sum(reasons.values()))
+    notes = "; ".join(f"{k}: {v:,}" for k, v in reasons.items())
+    typer.echo(f"wrote {written:,} of {rows:,} {summary['table']} rows as "
+               f"{summary['format']} to {summary['out']}"
+               + (f" (not written or not in full: {notes})" if notes else ""))
 
 
 def _read_run(run_dir: Path) -> tuple[Any, Any, dict[str, Any]]:
