@@ -120,6 +120,33 @@ def test_shoot_look_shoot_only_when_there_is_time(ballistic, monkeypatch):
     assert salvo.inventory["s"] == 1
 
 
+def test_a_salvo_battery_is_assigned_only_the_threats_its_rounds_cover():
+    """Two rounds of a salvo battery cover one threat: the second goes to the other battery."""
+    pair = fly("ballistic", np.radians([33.0, 120.0, 0.0]), np.radians([*DEFENDED, 0.0]),
+               t_launch_s=np.array([0.0, 30.0]))
+    tables = []
+    for obj in (0, 1):
+        t = np.arange(250.0, 500.0, 1.0)
+        r, v, _ = pair.state_at(np.full(t.size, obj), t)
+        n = t.size
+        tables.append(pa.table({
+            "t": t, "track_id": np.full(n, 7 + obj), "node": ["USA"] * n,
+            "status": ["confirmed"] * n, "x": r[:, 0], "y": r[:, 1], "z": r[:, 2],
+            "vx": v[:, 0], "vy": v[:, 1], "vz": v[:, 2], "P": [list(np.eye(6).ravel())] * n,
+            "model_probs": [[1.0]] * n, "marking": ["REL TO USA"] * n,
+            "truth_id": np.full(n, obj, dtype=np.int64)}))
+    batteries = [Battery("salvo", "USA", *DEFENDED, interceptor="gpi", inventory=2,
+                         doctrine="salvo"),
+                 Battery("single", "USA", 26.4, 127.8, interceptor="gpi", inventory=1)]
+    result = run_fire_control(pa.concat_tables(tables), batteries, pair,
+                              rng=np.random.default_rng(0))
+    fired = [(r["battery_id"], r["track_id"]) for r in result.engagements.to_pylist()
+             if r["shot_number"] == 1]
+    assert {track for _, track in fired} == {7, 8}, fired
+    salvo = [track for b, track in fired if b == "salvo"]
+    assert len(salvo) == 2 and salvo[0] == salvo[1], fired
+
+
 def test_engagements_table_round_trip(ballistic, tmp_path):
     import pyarrow.parquet as pq
 

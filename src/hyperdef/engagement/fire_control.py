@@ -1,16 +1,19 @@
 """Fire control: launch windows from tracks, engage-on-remote, shoot-look-shoot, WTA.
 
 From a firm (confirmed) track the fire control predicts the threat's path
-(:func:`~hyperdef.engagement.guidance.predict_path`, acceleration differenced from the
-track's last velocities), and for every battery finds, with its interceptor's fly-out
-table, the launch times at which an interceptor meets the threat at a predicted intercept
-point (PIP) inside the class's intercept altitude band before the threat comes down:
+(:func:`~hyperdef.engagement.guidance.predict_path`: J2 gravity plus the aerodynamic part
+of an acceleration differenced from the track's last velocities), and for every battery
+finds, with its interceptor's fly-out table, the launch times at which an interceptor
+meets the threat at a predicted intercept point (PIP) inside the class's intercept
+altitude band before the threat comes down:
 
 * intercept at path time tau is possible for a launch at t_L when the table's time of
   flight to the PIP is tof(tau) <= tau - t_L; so tau - tof(tau) is the latest launch for
   an intercept at tau, and the window is [earliest, latest] with latest = max over tau;
 * the preferred launch is the earliest (doctrine "shoot early": it leaves the most time
-  for a look and a second shot).
+  for a look and a second shot);
+* at the launch the solution (PIP, intercept time) is predicted again from the newest
+  track estimate (:func:`launch_solution`).
 
 A battery fires on a track of its own node, or on a remote track (engage-on-remote) only
 when the track's marking releases it to the battery's nation; a refused shot is recorded
@@ -47,7 +50,7 @@ from hyperdef.core.frames import ecef_to_lla, great_circle_distance_m
 from hyperdef.core.markings import check_node, format_marking, intersect_markings, parse_marking
 from hyperdef.engagement.assignment import assign_one_shot
 from hyperdef.engagement.flyout import flyout_table
-from hyperdef.engagement.guidance import predict_path
+from hyperdef.engagement.guidance import predict_path_samples
 from hyperdef.engagement.interceptor import INTERCEPTORS
 from hyperdef.engagement.simulate import EngagementOptions, TrackFeed, engage
 from hyperdef.errors import InputError
@@ -187,7 +190,10 @@ def predict_track_path(t_track: np.ndarray, x_track: np.ndarray, t_from_s: float
     """The path of a tracked threat from its latest estimate at or before ``t_from_s``.
 
     Acceleration is differenced from the track's velocities over at least
-    ``accel_baseline_s``; the path is cut where it reaches the ground.
+    ``accel_baseline_s``; the threat is flown forward under J2 gravity plus the
+    aerodynamic part of that acceleration
+    (:func:`~hyperdef.engagement.guidance.predict_path_samples`), and the path is cut
+    where it reaches the ground.
 
     Parameters
     ----------
@@ -203,10 +209,12 @@ def predict_track_path(t_track: np.ndarray, x_track: np.ndarray, t_from_s: float
         raise InputError(f"t_from_s: {t_from_s} is before the track's first update "
                          f"{float(t_track[0])}")
     a = track_acceleration(t_track, x_track, k, accel_baseline_s)
+    j = max(int(np.searchsorted(t_track, t_track[k] - accel_baseline_s, side="right")) - 1, 0)
     times = t_track[k] + np.arange(0.0, horizon_s + step_s, step_s)
     n = times.size
-    r = predict_path(np.repeat(x_track[k:k + 1, :3], n, 0), np.repeat(x_track[k:k + 1, 3:],
-                     n, 0), np.repeat(a[None], n, 0), times - t_track[k])
+    r = predict_path_samples(x_track[k:k + 1, :3], x_track[k:k + 1, 3:], a[None],
+                             times - t_track[k], accel_age_s=0.5 * (t_track[k] - t_track[j]),
+                             stop_below_m=0.0)[0]
     alt = approx_altitude_m(r)
     below = np.flatnonzero(alt < 0.0)
     end = int(below[0]) if below.size else n
@@ -439,8 +447,10 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
             feasible[i, j] = window.engageable
             pk[i, j] = DEFAULT_SSPK.get(b.interceptor, 0.7)
     values = np.array([(threat_values or {}).get(t, 1.0) for t in track_ids])
-    choice = assign_one_shot(values, pk, feasible,
-                             np.array([inventory[b.battery_id] for b in batteries]))
+    # a salvo spends two rounds on a threat: the assignment counts engagements, not rounds
+    per_engagement = np.array([2 if b.doctrine == "salvo" else 1 for b in batteries])
+    rounds = np.array([inventory[b.battery_id] for b in batteries])
+    choice = assign_one_shot(values, pk, feasible, -(-rounds // per_engagement))
     shots = [(windows[(batteries[choice[j]].battery_id, tid)].preferred_s, j, tid)
              for j, tid in enumerate(track_ids) if choice[j] >= 0]
     counter = [0]
@@ -471,7 +481,7 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
         if inventory[b.battery_id] <= 0:
             continue
         trk = firm[tid]
-        window = windows[(b.battery_id, tid)]
+        window = launch_solution(b, trk["t"], trk["x"], windows[(b.battery_id, tid)])
         rounds = 2 if b.doctrine == "salvo" and inventory[b.battery_id] >= 2 else 1
         fired = _fly(b, trk, window, rounds, trajectory, rng, options)
         killed, t_done = record(b, tid, trk, window, fired, 1)
@@ -485,8 +495,56 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
         trk = firm[tid]
         window = launch_window(b, predict_track_path(trk["t"], trk["x"], t_ready), t_ready)
         if window.engageable:
+            window = launch_solution(b, trk["t"], trk["x"], window)
             record(b, tid, trk, window, _fly(b, trk, window, 1, trajectory, rng, options), 2)
     return FireControlResult(engagements=_table(rows), windows=windows, inventory=inventory)
+
+
+def launch_solution(battery: Battery, t_track: np.ndarray, x_track: np.ndarray,
+                    window: LaunchWindow, iterations: int = 3) -> LaunchWindow:
+    """The window's fire-control solution re-planned on the track at its launch time.
+
+    A window opens when the track first allows an intercept, often minutes before its
+    preferred launch; the track keeps improving until then, and a path predicted from it
+    minutes ahead is off by kilometres (a 10 m/s velocity error over 300 s), more than a
+    terminal interceptor's short flight can take out. So the PIP, the intercept time and
+    the launch are predicted again from the newest estimate at the planned launch, a few
+    times while the launch moves; where the track is not predictable then (or the new
+    path has no window) the earlier solution stands.
+
+    Parameters
+    ----------
+    battery : Battery
+    t_track : ndarray, shape (K,)
+        Track update times, increasing, s.
+    x_track : ndarray, shape (K, 6)
+        ECEF position and velocity estimates; only those at or before a launch time are
+        used for it.
+    window : LaunchWindow
+        The solution found when the window opened.
+    iterations : int
+        Re-plans at most.
+
+    Returns
+    -------
+    LaunchWindow
+    """
+    if not window.engageable:
+        return window
+    for _ in range(iterations):  # a few fixed-point passes
+        t_launch = window.preferred_s
+        k = int(np.searchsorted(t_track, t_launch, side="right")) - 1
+        if k < 0 or not path_is_predictable(x_track[k], track_acceleration(t_track, x_track,
+                                                                          k)):
+            break
+        fresh = launch_window(battery, predict_track_path(t_track, x_track, t_launch),
+                              t_launch)
+        if not fresh.engageable:
+            break
+        window = fresh
+        if fresh.preferred_s - t_launch < 1.0:
+            break
+    return window
 
 
 def _first_window(battery: Battery, trk: dict, step_s: float) -> LaunchWindow:

@@ -22,9 +22,13 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from hyperdef.engagement.flight import dot, norm, perpendicular
+from hyperdef.core.atmosphere import ussa76_fast
+from hyperdef.core.dynamics import approx_altitude_m
+from hyperdef.engagement.flight import dot, environment_acceleration, norm, perpendicular
 from hyperdef.engagement.homing import GUIDANCE_LAWS
 
 #: navigation ratio of the midcourse zero-effort-miss law to a fixed point
@@ -149,17 +153,175 @@ def limit_lateral(command: np.ndarray, v_m: np.ndarray, limit_m_s2: np.ndarray) 
 #: how long the sideways part of an estimated target acceleration is extrapolated, s
 ACCEL_HORIZON_S = 0.0
 
+#: dynamic pressure below which a track's non-gravitational acceleration is read as noise,
+#: Pa: there even a light lifting body (m / (C S) of about 3,000 kg/m^2, the CAV-H class
+#: at max lift) feels under 0.3 m/s^2, the noise of a track acceleration differenced over
+#: 20 s; above the sensible atmosphere the target is propagated under gravity alone
+AERO_MIN_DYNAMIC_PRESSURE_PA = 1_000.0
+
+#: smallest drag deceleration read as a ballistic coefficient, m/s^2 (three times that
+#: noise): below it a drag estimate is too uncertain to be scaled with the air density
+DRAG_MIN_M_S2 = 1.0
+
+#: longest integration step of the target predictor, s: 10 s in vacuum or with a held
+#: aerodynamic acceleration (a Kepler arc of period 90 min and more; the RK4 error is
+#: under a metre), 2 s where the drag grows with the density (a re-entry vehicle falls
+#: through one 7 km scale height in about 3 s)
+PREDICT_STEP_S = (10.0, 2.0)
+
+_AERO_HOLD, _AERO_BALLISTIC = 0, 1
+
+
+def _velocity_frame(r: np.ndarray, v: np.ndarray):
+    """Unit vectors along the Earth-relative velocity, across it in the vertical plane
+    (towards the local up: the lift of a level glider) and to the side (``t x n``)."""
+    t_hat = v / np.maximum(norm(v), 1e-9)[:, None]
+    up = r / norm(r)[:, None]
+    n_vec = perpendicular(up, t_hat)
+    n_hat = n_vec / np.maximum(norm(n_vec), 1e-9)[:, None]
+    c_hat = np.empty_like(t_hat)
+    c_hat[:, 0] = t_hat[:, 1] * n_hat[:, 2] - t_hat[:, 2] * n_hat[:, 1]
+    c_hat[:, 1] = t_hat[:, 2] * n_hat[:, 0] - t_hat[:, 0] * n_hat[:, 2]
+    c_hat[:, 2] = t_hat[:, 0] * n_hat[:, 1] - t_hat[:, 1] * n_hat[:, 0]
+    return t_hat, n_hat, c_hat
+
+
+def _dynamic_pressure(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    density, _ = ussa76_fast(approx_altitude_m(r))
+    return 0.5 * density * dot(v, v)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetAero:
+    """Non-gravitational acceleration of a predicted target, per row.
+
+    Components (m/s^2) along the velocity (``axial``: minus the drag, or a thrust), across
+    it in the vertical plane (``lift``) and to the side (``side``, applied only for
+    ``side_s`` seconds); ``mode`` :data:`_AERO_HOLD` holds them in the velocity frame,
+    :data:`_AERO_BALLISTIC` scales them with the dynamic pressure over ``q0_pa``, the
+    dynamic pressure they were measured at (a body of constant ballistic coefficient).
+    """
+
+    axial: np.ndarray
+    lift: np.ndarray
+    side: np.ndarray
+    mode: np.ndarray
+    q0_pa: np.ndarray
+    side_s: float
+
+    def acceleration(self, r: np.ndarray, v: np.ndarray, tau_s: np.ndarray) -> np.ndarray:
+        t_hat, n_hat, c_hat = _velocity_frame(r, v)
+        side = np.where(tau_s < self.side_s, self.side, 0.0)
+        a = (self.axial[:, None] * t_hat + self.lift[:, None] * n_hat
+             + side[:, None] * c_hat)
+        if np.any(self.mode == _AERO_BALLISTIC):
+            ratio = _dynamic_pressure(r, v) / self.q0_pa
+            a *= np.where(self.mode == _AERO_BALLISTIC, ratio, 1.0)[:, None]
+        return a
+
+
+def target_aero(r: np.ndarray, v: np.ndarray, a: np.ndarray, *,
+                accel_horizon_s: float = ACCEL_HORIZON_S, accel_age_s: float | np.ndarray = 0.0
+                ) -> TargetAero:
+    """Split an estimated acceleration into gravity and the aerodynamic model to extrapolate.
+
+    The non-gravitational part is the estimate minus the J2 gravity, Coriolis and
+    centrifugal accelerations (:func:`~hyperdef.engagement.flight.environment_acceleration`)
+    at the state ``accel_age_s`` earlier (a velocity difference over a baseline measures the
+    acceleration at its middle). Where the dynamic pressure is under
+    :data:`AERO_MIN_DYNAMIC_PRESSURE_PA` it is noise and is dropped (free fall). Where the
+    drag exceeds :data:`DRAG_MIN_M_S2` and the lift is smaller than the drag (a non-lifting
+    re-entry vehicle, L/D < 1) the aerodynamic acceleration is scaled with the dynamic
+    pressure, i.e. with a constant ballistic coefficient ``beta = q / drag`` (q averaged
+    over the ``2 accel_age_s`` baseline the drag was measured on); otherwise
+    (a glider at L/D 2-4, a cruise missile whose thrust balances its drag) it is held in
+    the velocity frame, its sideways part only for ``accel_horizon_s``.
+
+    Parameters
+    ----------
+    r, v, a : ndarray, shape (n, 3)
+        ECEF position (m), velocity (m/s) and acceleration (m/s^2) of the estimate.
+    accel_horizon_s : float
+        Extrapolation time of the sideways acceleration, s.
+    accel_age_s : float or ndarray, shape (n,)
+        How long before the estimate's time the acceleration was measured, s.
+    """
+    age = np.broadcast_to(np.asarray(accel_age_s, dtype=float), (r.shape[0],))[:, None]
+    r_then = r - v * age + 0.5 * a * age * age
+    v_then = v - a * age
+    a_ng = a - environment_acceleration(r_then, v_then)
+    t_hat, n_hat, c_hat = _velocity_frame(r, v)
+    q0 = _dynamic_pressure(r, v)
+    aero = q0 >= AERO_MIN_DYNAMIC_PRESSURE_PA
+    # the drag measured is the mean over the baseline (twice the age): divide it into the
+    # mean dynamic pressure there, which grows steeply along a re-entry (Simpson's rule)
+    q_mean = np.zeros_like(q0)
+    for weight, frac in ((1.0, 0.0), (4.0, 0.5), (1.0, 1.0)):  # three nodes
+        back = 2.0 * age * frac
+        q_mean += weight / 6.0 * _dynamic_pressure(r - v * back + 0.5 * a * back * back,
+                                                   v - a * back)
+    axial = np.where(aero, dot(a_ng, t_hat), 0.0)
+    lift = np.where(aero, dot(a_ng, n_hat), 0.0)
+    side = np.where(aero, dot(a_ng, c_hat), 0.0)
+    ballistic = aero & (-axial >= DRAG_MIN_M_S2) & (np.hypot(lift, side) < -axial)
+    return TargetAero(axial=axial, lift=lift, side=side,
+                      mode=np.where(ballistic, _AERO_BALLISTIC, _AERO_HOLD),
+                      q0_pa=np.maximum(q_mean, 1e-9), side_s=float(accel_horizon_s))
+
+
+def _target_derivative(y: np.ndarray, aero: TargetAero, tau_s: np.ndarray) -> np.ndarray:
+    r, v = y[:, :3], y[:, 3:]
+    out = np.empty_like(y)
+    out[:, :3] = v
+    out[:, 3:] = environment_acceleration(r, v) + aero.acceleration(r, v, tau_s)
+    return out
+
+
+def _propagate(y0: np.ndarray, aero: TargetAero, h_s: np.ndarray, n_steps: int,
+               stop_below_m: float | None = None) -> np.ndarray:
+    """Classical RK4 from ``y0`` (n, 6), ``n_steps`` steps of ``h_s`` (n,) per row; the
+    states at every step, shape (n_steps + 1, n, 6). With ``stop_below_m`` the steps end
+    once every row is below that altitude (the rest repeat the last state)."""
+    out = np.empty((n_steps + 1, *y0.shape))
+    out[0] = y = y0
+    h = h_s[:, None]
+    tau = np.zeros(y0.shape[0])
+    for k in range(n_steps):  # time steps; every row advances together
+        k1 = _target_derivative(y, aero, tau)
+        k2 = _target_derivative(y + 0.5 * h * k1, aero, tau + 0.5 * h_s)
+        k3 = _target_derivative(y + 0.5 * h * k2, aero, tau + 0.5 * h_s)
+        k4 = _target_derivative(y + h * k3, aero, tau + h_s)
+        y = y + (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4)
+        tau = tau + h_s
+        out[k + 1] = y
+        if stop_below_m is not None and np.all(approx_altitude_m(y[:, :3]) < stop_below_m):
+            out[k + 2:] = y
+            break
+    return out
+
+
+def _step_for(aero: TargetAero, max_step_s: float | None) -> float:
+    if max_step_s is not None:
+        return float(max_step_s)
+    return PREDICT_STEP_S[1] if np.any(aero.mode == _AERO_BALLISTIC) else PREDICT_STEP_S[0]
+
 
 def predict_path(r: np.ndarray, v: np.ndarray, a: np.ndarray, dt_s: np.ndarray,
-                 accel_horizon_s: float = ACCEL_HORIZON_S) -> np.ndarray:
+                 accel_horizon_s: float = ACCEL_HORIZON_S, *,
+                 accel_age_s: float | np.ndarray = 0.0, max_step_s: float | None = None
+                 ) -> np.ndarray:
     """Target positions predicted ``dt_s`` ahead from an estimated state, m, shape (n, 3).
 
-    The vertical part of the estimated acceleration (gravity, and the pull that keeps a
-    glider on its curved path) and its part along the horizontal velocity (drag, thrust)
-    are extrapolated over the whole horizon; the sideways part (a turn, a weave) only for
-    ``accel_horizon_s`` seconds: a manoeuvre seen now does not persist unchanged for
-    minutes, and a weave averages out (the constant-turn-rate caution of Li & Jilkov,
-    "Survey of maneuvering target tracking, Part I", IEEE TAES 39(4), 2003).
+    The target is flown forward as a point mass under J2 gravity and the Coriolis and
+    centrifugal accelerations of the Earth-fixed frame (so the pull of gravity turns with
+    the position and grows as the target descends), plus the non-gravitational part of
+    the estimated acceleration modelled by :func:`target_aero`: nothing above the
+    sensible atmosphere, a drag that grows with the dynamic pressure (constant ballistic
+    coefficient) for a non-lifting re-entry vehicle, the lift and drag held in the
+    velocity frame for a glider or a cruise missile, and a sideways acceleration (a turn,
+    a weave) only for ``accel_horizon_s`` seconds: a manoeuvre seen now does not persist
+    unchanged for minutes, and a weave averages out. Classical RK4, all rows together,
+    each in the same number of steps of at most :data:`PREDICT_STEP_S`.
 
     Parameters
     ----------
@@ -169,12 +331,73 @@ def predict_path(r: np.ndarray, v: np.ndarray, a: np.ndarray, dt_s: np.ndarray,
         Prediction horizon of each row, s (>= 0).
     accel_horizon_s : float
         Extrapolation time of the sideways acceleration, s.
+    accel_age_s : float or ndarray, shape (n,)
+        Age of the acceleration estimate, s (half the baseline of a velocity difference).
+    max_step_s : float, optional
+        Longest integration step, s (default: :data:`PREDICT_STEP_S`).
+
+    References
+    ----------
+    .. [1] P. Zarchan, *Tactical and Strategic Missile Guidance*, 6th ed., AIAA, 2012,
+       chapters "Ballistic Target Properties" and "Extended Kalman Filtering and Ballistic
+       Coefficient Estimation" (a ballistic target's motion under gravity and a drag of
+       constant ballistic coefficient through an exponential atmosphere, predicted by
+       numerical integration).
+    .. [2] D. A. Vallado, *Fundamentals of Astrodynamics and Applications*, 4th ed.,
+       2013, ch. 8 (J2 gravity) and ch. 3 (rotating frames).
+    .. [3] X. R. Li and V. P. Jilkov, "Survey of maneuvering target tracking, Part I",
+       IEEE TAES 39(4), 2003 (limits of extrapolating a turn).
     """
-    dt = np.asarray(dt_s, dtype=float).reshape(-1, 1)
-    da = np.clip(dt, 0.0, accel_horizon_s)
-    up = r / norm(r)[:, None]
-    vertical = dot(a, up)[:, None] * up
-    along = perpendicular(v, up)
-    along /= np.maximum(norm(along), 1e-9)[:, None]
-    steady = vertical + dot(a, along)[:, None] * along
-    return r + v * dt + 0.5 * steady * dt * dt + (a - steady) * (da * dt - 0.5 * da * da)
+    dt = np.maximum(np.asarray(dt_s, dtype=float).reshape(-1), 0.0)
+    aero = target_aero(r, v, a, accel_horizon_s=accel_horizon_s, accel_age_s=accel_age_s)
+    if dt.size == 0:
+        return np.empty((0, 3))
+    n_steps = max(int(np.ceil(float(np.max(dt)) / _step_for(aero, max_step_s))), 1)
+    y0 = np.concatenate([r, v], axis=1).astype(float)
+    return _propagate(y0, aero, dt / n_steps, n_steps)[-1, :, :3]
+
+
+def predict_path_samples(r: np.ndarray, v: np.ndarray, a: np.ndarray, t_s: np.ndarray,
+                         accel_horizon_s: float = ACCEL_HORIZON_S, *,
+                         accel_age_s: float | np.ndarray = 0.0,
+                         max_step_s: float | None = None, stop_below_m: float | None = None
+                         ) -> np.ndarray:
+    """Positions of each row's predicted path at common times ``t_s`` ahead, m.
+
+    The model of :func:`predict_path`, integrated once per row on steps of at most
+    :data:`PREDICT_STEP_S` and sampled at ``t_s`` by cubic Hermite interpolation between
+    the steps' positions and velocities (fourth order, as the integrator).
+
+    Parameters
+    ----------
+    r, v, a : ndarray, shape (n, 3)
+        ECEF position (m), velocity (m/s) and acceleration (m/s^2) of the estimates.
+    t_s : ndarray, shape (K,)
+        Times ahead of the estimates, s (>= 0, increasing).
+    stop_below_m : float, optional
+        Stop integrating once every row is below this altitude (the samples after that
+        hold the last state).
+
+    Returns
+    -------
+    ndarray, shape (n, K, 3)
+        Predicted ECEF positions, m.
+    """
+    t = np.asarray(t_s, dtype=float).reshape(-1)
+    aero = target_aero(r, v, a, accel_horizon_s=accel_horizon_s, accel_age_s=accel_age_s)
+    n = r.shape[0]
+    if t.size == 0:
+        return np.empty((n, 0, 3))
+    span = max(float(t[-1]), 0.0)
+    n_steps = max(int(np.ceil(span / _step_for(aero, max_step_s))), 1)
+    h = span / n_steps if span > 0 else 1.0
+    y0 = np.concatenate([r, v], axis=1).astype(float)
+    states = _propagate(y0, aero, np.full(n, h), n_steps, stop_below_m)  # (S+1, n, 6)
+    k = np.clip((np.maximum(t, 0.0) / h).astype(int), 0, n_steps - 1)
+    s = ((np.maximum(t, 0.0) - k * h) / h)[:, None, None]
+    p0, v0 = states[k, :, :3], states[k, :, 3:] * h
+    p1, v1 = states[k + 1, :, :3], states[k + 1, :, 3:] * h
+    s2, s3 = s * s, s * s * s
+    pos = ((2 * s3 - 3 * s2 + 1) * p0 + (s3 - 2 * s2 + s) * v0 + (-2 * s3 + 3 * s2) * p1
+           + (s3 - s2) * v1)
+    return np.transpose(pos, (1, 0, 2))

@@ -289,8 +289,12 @@ class TrackFeed:
     offsets: np.ndarray
     accel_baseline_s: float = 20.0
 
-    def estimate(self, draws: np.ndarray, t_s: float):
-        """(t, r, v, a) of the newest estimate at or before ``t_s`` for each draw."""
+    def estimate(self, draws: np.ndarray, t_s: float, with_age: bool = False):
+        """(t, r, v, a) of the newest estimate at or before ``t_s`` for each draw.
+
+        With ``with_age``, also the age of the acceleration at ``t`` (half the baseline
+        it was differenced over), s.
+        """
         span = float(np.max(self.t) - np.min(self.t)) + 1.0 if self.t.size else 1.0
         owner = np.repeat(np.arange(self.offsets.size - 1), np.diff(self.offsets))
         key = self.t + owner * span
@@ -305,6 +309,8 @@ class TrackFeed:
         dt = self.t[j] - self.t[prev]
         a = np.where((dt > 0)[:, None], (self.x[j, 3:] - self.x[prev, 3:])
                      / np.where(dt > 0, dt, 1.0)[:, None], 0.0)
+        if with_age:
+            return self.t[j], self.x[j, :3], self.x[j, 3:], a, 0.5 * dt
         return self.t[j], self.x[j, :3], self.x[j, 3:], a
 
 
@@ -381,6 +387,10 @@ class _Run:
         self.est_r = np.zeros((n, 3))
         self.est_v = np.zeros((n, 3))
         self.est_a = np.zeros((n, 3))
+        self.est_age = np.zeros(n)
+        #: predicted PIPs and the (estimate time, PIP time) they were predicted for
+        self._pred_key = np.full((n, 2), np.nan)
+        self._pred = np.zeros((n, 3))
         self.next_uplink = np.full(n, -np.inf)
         self.t_end = np.where(flying, flight.t_launch + options.max_flight_time_s, -np.inf)
         self.t_pip = np.full(n, np.nan)
@@ -423,8 +433,9 @@ class _Run:
         up = self.opt.uplink
         latency = 0.0 if self.opt.ideal else up.latency_s
         t_meas = self.t - latency
+        age = 0.0
         if self.feed is not None and not self.opt.ideal:
-            t_meas, r, v, a = self.feed.estimate(due, t_meas)
+            t_meas, r, v, a, age = self.feed.estimate(due, t_meas, with_age=True)
         else:
             r, v, a = self.traj.state_at(self.obj[due], t_meas)
             if not self.opt.ideal:
@@ -432,6 +443,7 @@ class _Run:
                 v = v + up.velocity_sigma_m_s * self.rng.standard_normal(v.shape)
         self.est_t[due] = t_meas
         self.est_r[due], self.est_v[due], self.est_a[due] = r, v, a
+        self.est_age[due] = age
         self.next_uplink[due] = np.maximum(self.next_uplink[due] + 1.0 / up.rate_hz, self.t
                                            + (0.0 if self.opt.ideal else 1.0 / up.rate_hz))
 
@@ -560,11 +572,23 @@ class _Run:
 
     def _predict(self, idx, t_s) -> np.ndarray:
         """Target position predicted from the current estimate to times ``t_s``
-        (:func:`~hyperdef.engagement.guidance.predict_path`)."""
+        (:func:`~hyperdef.engagement.guidance.predict_path`).
+
+        A draw's prediction changes only when a new estimate arrives or the time asked
+        for moves, so it is kept and flown again only then (the uplink is slower than
+        the guidance step)."""
         if self.opt.ideal:
             return self.traj.state_at(self.obj[idx], t_s)[0]
-        return predict_path(self.est_r[idx], self.est_v[idx], self.est_a[idx],
-                            t_s - self.est_t[idx])
+        t_s = np.broadcast_to(np.asarray(t_s, dtype=float), (np.size(idx),))
+        key = np.stack((self.est_t[idx], t_s), axis=1)
+        stale = ~np.all(self._pred_key[idx] == key, axis=1)
+        if stale.any():
+            s = idx[stale]
+            self._pred[s] = predict_path(self.est_r[s], self.est_v[s], self.est_a[s],
+                                         t_s[stale] - self.est_t[s],
+                                         accel_age_s=self.est_age[s])
+            self._pred_key[s] = key[stale]
+        return self._pred[idx]
 
     def _terminal(self, idx, sel, u_true, rng_m, range_rate, a_target_rel, tgo) -> np.ndarray:
         """Homing command of draws ``idx`` (``sel``: the same draws, maybe as a slice)."""
