@@ -49,6 +49,7 @@ def scenarios():
     reduced = copy.deepcopy(data)
     reduced["sensors"] = reduced["sensors"][:1]
     reduced["sensors"][0]["releasable_to"] = []
+    reduced.pop("links", None)
     reduced["nodes"] = [{"name": "USA", "tracker": {"model": "cv"}}]
     reduced["batteries"][0].update(node="USA", inventory=1)
     reduced["threats"][0].update({"from": [32.0, 122.0], "maneuver": "none"})
