@@ -261,3 +261,137 @@ def test_a_broken_track_is_joined_to_the_one_it_continues(ballistic):
     far = broken.set_column(broken.schema.get_field_index("x"), "x",
                             pa.array(np.where(ids[keep] == 8, x + 200e3, x)))
     assert sorted(join_broken_tracks(_firm_tracks(far))) == [7, 8]
+    # a second track on the same object while the first runs is a duplicate: one threat;
+    # a second object 5 km away at the same time (a stream of launches) stays a threat
+    overlap = table.set_column(table.schema.get_field_index("track_id"), "track_id",
+                               pa.array(np.full(t.size, 7)))
+    dup = table.filter(pa.array(t >= 340.0))
+    dup = dup.set_column(dup.schema.get_field_index("track_id"), "track_id",
+                         pa.array(np.full(dup.num_rows, 9)))
+    assert sorted(join_broken_tracks(_firm_tracks(pa.concat_tables(
+        [overlap.filter(pa.array(t < 360.0)), dup])))) == [7]
+    near = dup.set_column(dup.schema.get_field_index("x"), "x",
+                          pa.array(dup.column("x").to_numpy() + 5_000.0))
+    assert sorted(join_broken_tracks(_firm_tracks(pa.concat_tables(
+        [overlap.filter(pa.array(t < 360.0)), near])))) == [7, 9]
+
+
+def _tracks_of(trajectory, obj, track_id, t_from, t_to):
+    """A perfect track of truth object ``obj`` from ``t_from`` to ``t_to``."""
+    t = np.arange(t_from, t_to, 1.0)
+    r, v, _ = trajectory.state_at(np.full(t.size, obj), t)
+    n = t.size
+    return pa.table({
+        "t": t, "track_id": np.full(n, track_id), "node": ["USA"] * n,
+        "status": ["confirmed"] * n, "x": r[:, 0], "y": r[:, 1], "z": r[:, 2],
+        "vx": v[:, 0], "vy": v[:, 1], "vz": v[:, 2], "P": [list(np.eye(6).ravel())] * n,
+        "model_probs": [[1.0]] * n, "marking": ["REL TO USA"] * n,
+        "truth_id": np.full(n, obj, dtype=np.int64)})
+
+
+def test_no_battery_fires_at_a_threat_while_another_batterys_round_is_pending(
+        ballistic, monkeypatch):
+    """Every round misses: the second battery waits for the first one's kill assessment.
+
+    Battery A has one round; the second shot comes from B, launched only after A's
+    intercept plus the assessment delay (shoot-look-shoot across batteries), never while
+    A's round flies.
+    """
+    import hyperdef.engagement.fire_control as fc
+
+    monkeypatch.setattr(fc, "kill_probability", lambda miss, radius: np.zeros_like(miss))
+    batteries = [Battery("a", "USA", *DEFENDED, interceptor="gpi", inventory=1),
+                 Battery("b", "USA", 26.4, 127.8, interceptor="gpi", inventory=2)]
+    result = run_fire_control(truth_tracks(ballistic, t_from=200.0), batteries, ballistic,
+                              rng=np.random.default_rng(0), kill_assessment_delay_s=5.0)
+    shots = result.engagements.to_pylist()
+    assert [s["shot_number"] for s in shots] == [1, 2], shots
+    assert shots[0]["battery_id"] == "a" and shots[1]["battery_id"] == "b"
+    assert shots[1]["t_launch"] >= shots[0]["t_intercept"] + 5.0
+    assert result.inventory == {"a": 0, "b": 1}
+
+
+def test_a_duplicate_track_of_an_engaged_threat_gets_no_round(monkeypatch):
+    """A second track on an engaged object is the same threat: B's round goes elsewhere.
+
+    Object 0 is tracked as 7 and, from 300 s while 7 still runs, also as 9 (a tracker
+    that missed an association); object 1 is track 8. Every round kills. The batteries
+    fire one round at each object and keep the third, not two at object 0.
+    """
+    import hyperdef.engagement.fire_control as fc
+
+    monkeypatch.setattr(fc, "kill_probability", lambda miss, radius: np.ones_like(miss))
+    pair = fly("ballistic", np.radians([33.0, 120.0, 0.0]), np.radians([*DEFENDED, 0.0]),
+               t_launch_s=np.array([0.0, 30.0]))
+    tracks = pa.concat_tables([_tracks_of(pair, 0, 7, 250.0, 420.0),
+                               _tracks_of(pair, 1, 8, 250.0, 500.0),
+                               _tracks_of(pair, 0, 9, 300.0, 500.0)])
+    batteries = [Battery("a", "USA", *DEFENDED, interceptor="gpi", inventory=1),
+                 Battery("b", "USA", 26.4, 127.8, interceptor="gpi", inventory=2)]
+    result = run_fire_control(tracks, batteries, pair, rng=np.random.default_rng(0))
+    fired = [(r["battery_id"], r["truth_id"], r["track_id"])
+             for r in result.engagements.to_pylist()]
+    assert sorted(truth for _, truth, _ in fired) == [0, 1], fired
+    assert {b for b, _, _ in fired} == {"a", "b"} and 9 not in {t for *_, t in fired}
+    assert result.inventory == {"a": 0, "b": 1}
+
+
+def test_a_second_battery_supports_only_where_no_look_is_possible():
+    """B adds a round to A's threat only when B's window closes before A's assessment."""
+    from hyperdef.engagement.fire_control import LaunchWindow, _support_shots
+
+    def window(latest_s, intercept_s):
+        return LaunchWindow(True, 0.0, latest_s, 0.0, intercept_s, 50.0, np.zeros(3),
+                            50e3, 100e3, 500.0)
+
+    batteries = [Battery("a", "USA", *DEFENDED, interceptor="gpi", inventory=1),
+                 Battery("b", "USA", 26.4, 127.8, interceptor="sm6", inventory=3)]
+    pk = np.array([[0.8, 0.8], [0.7, 0.7]])
+    feasible = np.ones((2, 2), dtype=bool)
+    choice = np.array([0, 1])  # A engages threat 0 (intercept 150 s), B threat 1
+
+    def support(b_latest_on_0):
+        windows = {("a", 1): window(100.0, 150.0), ("a", 0): window(100.0, 150.0),
+                   ("b", 0): window(b_latest_on_0, 150.0), ("b", 1): window(300.0, 200.0)}
+        return _support_shots(batteries, [0, 1], windows, np.ones(2), pk, feasible, choice,
+                              np.array([1, 3]), np.array([1, 1]), 5.0).tolist()
+
+    # B could still fire after A's look (latest 400 s > 150 + 5 s): it holds fire
+    assert support(400.0) == [-1, -1]
+    # no look possible: threat 0 is worth 1 x (1 - 0.8) to B's spare round, which B fires
+    assert support(120.0) == [1, -1]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_assignment_counts_rounds_in_flight(seed):
+    """A threat with rounds in flight is worth V (1 - p)^k: exact against brute force."""
+    rng = np.random.default_rng(500 + seed)
+    n_b, n_t = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    values = rng.uniform(0.5, 3.0, n_t)
+    pk = rng.uniform(0.1, 0.95, (n_b, n_t))
+    feasible = rng.random((n_b, n_t)) > 0.25
+    inventory = rng.integers(0, 3, n_b)
+    survival = (1.0 - rng.uniform(0.5, 0.9, n_t)) ** rng.integers(0, 3, n_t)
+    choice = assign_one_shot(values, pk, feasible, inventory, survival=survival)
+    shots = np.zeros((n_b, n_t), dtype=int)
+    for t, b in enumerate(choice):
+        if b >= 0:
+            shots[b, t] = 1
+    best, _ = brute_force(values, pk, feasible, inventory, max_shots_per_threat=1,
+                          survival=survival)
+    assert expected_value(values, pk, shots, survival) == pytest.approx(best, abs=1e-12)
+    same = np.repeat(pk[:1], n_b, axis=0)
+    greedy = assign_greedy(values, same, inventory=inventory, max_shots_per_threat=2,
+                           survival=survival)
+    best, _ = brute_force(values, same, inventory=inventory, max_shots_per_threat=2,
+                          survival=survival)
+    assert expected_value(values, same, greedy, survival) == pytest.approx(best, abs=1e-12)
+
+
+def test_a_round_goes_to_the_untouched_threat_not_the_one_under_fire():
+    # threat 0 has a round of Pk 0.8 in flight (survives with 0.2): the one round goes to 1
+    choice = assign_one_shot([1.0, 1.0], [[0.7, 0.5]], inventory=np.array([1]),
+                             survival=[0.2, 1.0])
+    assert choice.tolist() == [-1, 0]
+    with pytest.raises(InputError, match="survival"):
+        assign_one_shot([1.0], [[0.5]], inventory=np.array([1]), survival=[1.5])

@@ -22,10 +22,23 @@ with its reason. Batteries are assigned by weapon-target assignment
 are open. Each shot is flown by :func:`~hyperdef.engagement.simulate.engage` with
 midcourse updates from the fire-control track (:class:`TrackFeed`); kill assessment draws
 the kill from the miss distance with a Gaussian (Carleton) damage function
-``P_k(m) = exp(-(m / r_L)^2)`` of the class's lethal radius r_L. If the threat survives,
-a battery with doctrine ``shoot_look_shoot`` fires again when a launch after the
-intercept plus the kill-assessment delay still fits the window; doctrine ``salvo`` fires
-two rounds at once instead. Inventories are decremented per round.
+``P_k(m) = exp(-(m / r_L)^2)`` of the class's lethal radius r_L. Doctrine ``salvo``
+fires two rounds at once. Inventories are decremented per round.
+
+Rounds in flight are shared knowledge of all the batteries on one picture (shoot-look-
+shoot across batteries, the dynamic WTA of Hosein & Athans 1990):
+
+* a track that continues or duplicates an engaged track is the same threat
+  (:func:`join_broken_tracks`), so its rounds in flight and its kill count for it;
+* while a round flies at a threat no other battery fires at it where it could still fire
+  after the round's kill assessment (intercept plus ``kill_assessment_delay_s``): it holds
+  fire for the look. Where it could not, the threat is worth only its expected survival
+  ``V (1 - p)^k`` of the k rounds of assumed kill probability p in flight (Manne 1958),
+  and a spare round goes to it only where the assignment finds that value the best use
+  (:func:`_support_shots`);
+* if the look shows a survivor, the ``shoot_look_shoot`` battery with a round left and
+  the best kill probability among those whose window still allows a launch fires again
+  (the first shooter or another one).
 
 References
 ----------
@@ -35,6 +48,11 @@ References
    Analysis and Design*, 2nd ed., AIAA, 2003, ch. 4 (Carleton damage function, shoot-look-
    shoot and salvo doctrine).
 .. [3] A. Kline, D. Ahner and R. Hill, Computers & Operations Research 105, 2019 (WTA).
+.. [4] A. S. Manne, "A target-assignment problem", Operations Research 6(3), 1958 (a
+   target of value V under k rounds of kill probability p keeps V (1 - p)^k).
+.. [5] P. A. Hosein and M. Athans, "Some analytical results for the dynamic weapon-target
+   allocation problem", MIT LIDS-P-1944, 1990 (shoot-look-shoot: the survivors of one
+   engagement stage are the targets of the next).
 """
 
 from __future__ import annotations
@@ -353,15 +371,27 @@ def _firm_tracks(tracks: pa.Table) -> dict[int, dict]:
 
 
 def join_broken_tracks(firm: dict[int, dict], *, max_gap_s: float = 120.0,
-                       max_distance_m: float = 10_000.0) -> dict[int, dict]:
-    """Treat a firm track that starts where an ended one was heading as its continuation.
+                       max_distance_m: float = 10_000.0,
+                       max_overlap_s: float = 120.0,
+                       max_duplicate_m: float = 2_000.0) -> dict[int, dict]:
+    """Treat a firm track that starts where an earlier one was heading as its continuation.
 
     A tracker that loses a threat (a coverage gap, a hand-over between sensors) starts a
     new track on it; fire control would otherwise count two threats and spend rounds on
     both. A track B that starts within ``max_gap_s`` after track A's last update, at a
     point within ``max_distance_m`` of A's path predicted to that time (and of the same
     node), is appended to A's history under A's id (Blackman & Popoli 1999, ch. 9: track
-    continuity by prediction and gating).
+    continuity by prediction and gating). So is a duplicate: a track B started on the
+    same object up to ``max_overlap_s`` before A ends (a fusion tracker that missed an
+    association opens a second track on the object while the first one still runs),
+    when B's first position is within ``max_duplicate_m`` of A's estimate at that time
+    (duplicates seen in the regional raid start 26-473 m from the first track; real
+    threats launched in a stream fly tens of km apart); A's history is kept whole and B's
+    rows after A's last update are appended. Without this a
+    threat killed (or with rounds in flight) under A's id reappears as a new, unengaged
+    threat under B's, and the assignment spends a round on it (regional_raid, seed 2026:
+    three of the terminal battery's five rounds). Two objects closer than
+    ``max_duplicate_m`` at the same time are one threat to the fire control.
     """
     order = sorted(firm, key=lambda k: float(firm[k]["t"][0]))
     merged: dict[int, dict] = {}
@@ -371,21 +401,35 @@ def join_broken_tracks(firm: dict[int, dict], *, max_gap_s: float = 120.0,
         parent = None
         for pid, old in merged.items():
             end = float(old["t"][-1])
-            if old["node"] != trk["node"] or not (0.0 < start - end <= max_gap_s):
+            if old["node"] != trk["node"] or not (-max_overlap_s <= start - end <= max_gap_s):
                 continue
-            path = predict_track_path(old["t"], old["x"], end, horizon_s=start - end + 1.0)
-            k = int(np.searchsorted(path.t, start))
-            if k >= path.t.size:
-                continue
-            if np.linalg.norm(path.r_ecef_m[k] - trk["x"][0, :3]) <= max_distance_m:
+            limit = max_distance_m
+            if start <= end:  # a duplicate: A's own estimate at B's start
+                k = int(np.searchsorted(old["t"], start, side="right")) - 1
+                if k < 0:
+                    continue
+                guess = old["x"][k, :3] + old["x"][k, 3:] * (start - float(old["t"][k]))
+                limit = min(max_distance_m, max_duplicate_m)
+            else:  # a gap: A's path predicted to B's start
+                path = predict_track_path(old["t"], old["x"], end,
+                                          horizon_s=start - end + 1.0)
+                k = int(np.searchsorted(path.t, start))
+                if k >= path.t.size:
+                    continue
+                guess = path.r_ecef_m[k]
+            if np.linalg.norm(guess - trk["x"][0, :3]) <= limit:
                 parent = pid
                 break
         if parent is None:
             merged[tid] = dict(trk)
             continue
         old = merged[parent]
-        merged[parent] = {**old, "t": np.concatenate([old["t"], trk["t"]]),
-                          "x": np.concatenate([old["x"], trk["x"]]),
+        end = float(old["t"][-1])
+        if float(trk["t"][-1]) <= end:  # a duplicate that ends first adds nothing
+            continue
+        after = trk["t"] > end
+        merged[parent] = {**old, "t": np.concatenate([old["t"], trk["t"][after]]),
+                          "x": np.concatenate([old["x"], trk["x"][after]]),
                           "marking": trk["marking"], "truth_id": trk["truth_id"]}
     return merged
 
@@ -411,7 +455,9 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
         Value per track id (default 1).
     options : EngagementOptions
     kill_assessment_delay_s : float
-        Time after an intercept before the kill is known, s (>= 0).
+        Time after an intercept before the kill is known to every battery on the picture,
+        s (>= 0); until then no battery that could still fire later fires at the threat
+        (module notes).
     decision_step_s : float
         Fire control re-examines a firm track this often until its path is predictable
         (:func:`path_is_predictable`) and a window opens, s.
@@ -451,8 +497,11 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
     per_engagement = np.array([2 if b.doctrine == "salvo" else 1 for b in batteries])
     rounds = np.array([inventory[b.battery_id] for b in batteries])
     choice = assign_one_shot(values, pk, feasible, -(-rounds // per_engagement))
-    shots = [(windows[(batteries[choice[j]].battery_id, tid)].preferred_s, j, tid)
-             for j, tid in enumerate(track_ids) if choice[j] >= 0]
+    support = _support_shots(batteries, track_ids, windows, values, pk, feasible, choice,
+                             rounds, per_engagement, kill_assessment_delay_s)
+    shots = [(windows[(batteries[i].battery_id, tid)].preferred_s, j, tid, i)
+             for j, tid in enumerate(track_ids)
+             for i in (choice[j], support[j]) if i >= 0]
     counter = [0]
 
     def record(b: Battery, tid: int, trk: dict, window: LaunchWindow, fired, number: int
@@ -475,9 +524,10 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
 
     # first shots of every assigned track, in launch order, before any second shot: a
     # battery's rounds go to new threats before it looks again at an old one
-    survivors = []
-    for _, j, tid in sorted(shots):
-        b = batteries[choice[j]]
+    killed_by = np.zeros(n_t, dtype=bool)
+    assessed = np.full(n_t, -np.inf)  # when the kill assessment of every round is known
+    for _, j, tid, i in sorted(shots):
+        b = batteries[i]
         if inventory[b.battery_id] <= 0:
             continue
         trk = firm[tid]
@@ -485,19 +535,78 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
         rounds = 2 if b.doctrine == "salvo" and inventory[b.battery_id] >= 2 else 1
         fired = _fly(b, trk, window, rounds, trajectory, rng, options)
         killed, t_done = record(b, tid, trk, window, fired, 1)
-        if not killed and b.doctrine == "shoot_look_shoot" and np.isfinite(t_done):
-            survivors.append((t_done + kill_assessment_delay_s, j, tid))
-    # shoot-look-shoot: a second round where the look shows a survivor and time allows
-    for t_ready, j, tid in sorted(survivors):
-        b = batteries[choice[j]]
-        if inventory[b.battery_id] <= 0:
-            continue
+        killed_by[j] |= killed
+        assessed[j] = max(assessed[j], t_done + kill_assessment_delay_s
+                          if np.isfinite(t_done) else np.nan)
+    # shoot-look-shoot across batteries: no battery fires again at a threat while a round
+    # is in flight at it (assessment pending); where the look shows a survivor, the best
+    # shoot-look-shoot battery with a round left and a launch that still fits fires
+    looks = [(assessed[j], j, tid) for j, tid in enumerate(track_ids)
+             if np.isfinite(assessed[j]) and not killed_by[j]]
+    for t_ready, j, tid in sorted(looks):
         trk = firm[tid]
-        window = launch_window(b, predict_track_path(trk["t"], trk["x"], t_ready), t_ready)
-        if window.engageable:
-            window = launch_solution(b, trk["t"], trk["x"], window)
-            record(b, tid, trk, window, _fly(b, trk, window, 1, trajectory, rng, options), 2)
+        path = predict_track_path(trk["t"], trk["x"], t_ready)
+        open_now = {}
+        for i, b in enumerate(batteries):  # a few batteries
+            if (b.doctrine == "shoot_look_shoot" and inventory[b.battery_id] > 0
+                    and (b.battery_id, tid) in windows):
+                window = launch_window(b, path, t_ready)
+                if window.engageable:
+                    open_now[i] = window
+        if not open_now:
+            continue
+        can = np.array([i in open_now for i in range(n_b)])[:, None]
+        left = np.array([inventory[b.battery_id] > 0 for b in batteries], dtype=np.int64)
+        i = int(assign_one_shot(values[j:j + 1], pk[:, j:j + 1], can, left)[0])
+        if i < 0:
+            continue
+        b = batteries[i]
+        window = launch_solution(b, trk["t"], trk["x"], open_now[i])
+        record(b, tid, trk, window, _fly(b, trk, window, 1, trajectory, rng, options), 2)
     return FireControlResult(engagements=_table(rows), windows=windows, inventory=inventory)
+
+
+def _support_shots(batteries: list[Battery], track_ids: list[int], windows: dict,
+                   values: np.ndarray, pk: np.ndarray, feasible: np.ndarray,
+                   choice: np.ndarray, rounds: np.ndarray, per_engagement: np.ndarray,
+                   kill_assessment_delay_s: float) -> np.ndarray:
+    """A second battery's engagement of a threat while the first one's rounds fly.
+
+    A threat that the first-shot assignment gave battery A is worth only its expected
+    survival ``V (1 - p_A)^k`` of A's k rounds to any other battery (Manne 1958; Hosein &
+    Athans 1990), and another battery B may add a round to it only where B could not
+    fire after A's kill assessment anyway (B's window closes before A's intercept plus
+    the assessment delay): where a later shot is still possible, B holds fire for the
+    look (shoot-look-shoot across batteries). B spends on this only rounds beyond those
+    it keeps for the looks it could take, and the assignment
+    (:func:`~hyperdef.engagement.assignment.assign_one_shot` with ``survival``) gives a
+    round only where it adds the most value.
+
+    Returns
+    -------
+    ndarray of int, shape (T,)
+        Supporting battery per threat, -1 for none.
+    """
+    n_b, n_t = pk.shape
+    survival = np.ones(n_t)
+    look_from = np.full(n_t, np.inf)
+    for j, i in enumerate(choice):
+        if i >= 0:
+            window = windows[(batteries[i].battery_id, track_ids[j])]
+            survival[j] = (1.0 - pk[i, j]) ** per_engagement[i]
+            look_from[j] = window.intercept_s + kill_assessment_delay_s
+    latest = np.array([[windows[(b.battery_id, tid)].latest_s
+                        if (b.battery_id, tid) in windows else np.nan for tid in track_ids]
+                       for b in batteries]).reshape(n_b, n_t)
+    engaged = (choice >= 0)[None, :]
+    mine = choice[None, :] == np.arange(n_b)[:, None]
+    look_later = feasible & engaged & (latest >= look_from[None, :])
+    sls = np.array([b.doctrine == "shoot_look_shoot" for b in batteries])[:, None]
+    used = (mine * per_engagement[:, None]).sum(axis=1)
+    keep = (look_later & sls).sum(axis=1)
+    spare = np.maximum(rounds - used - keep, 0) // per_engagement
+    can = feasible & engaged & ~mine & ~look_later
+    return assign_one_shot(values, pk, can, spare, survival=survival)
 
 
 def launch_solution(battery: Battery, t_track: np.ndarray, x_track: np.ndarray,
