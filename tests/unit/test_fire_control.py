@@ -395,3 +395,30 @@ def test_a_round_goes_to_the_untouched_threat_not_the_one_under_fire():
     assert choice.tolist() == [-1, 0]
     with pytest.raises(InputError, match="survival"):
         assign_one_shot([1.0], [[0.5]], inventory=np.array([1]), survival=[1.5])
+
+
+def test_a_look_that_finds_no_window_is_tried_again_while_the_track_lasts(monkeypatch):
+    """After a miss the survivor's path predicted at the kill assessment may not yet allow
+    an intercept; the look is made again every decision step until a window opens (here
+    12 s later), and not at all for a battery without rounds or a salvo doctrine."""
+    import hyperdef.engagement.fire_control as fc
+
+    opens_at = 112.0
+    seen = []
+
+    def window(battery, path, t_from_s):
+        seen.append(t_from_s)
+        ok = t_from_s >= opens_at
+        return fc.LaunchWindow(ok, t_from_s, t_from_s + 5, t_from_s, t_from_s + 60, 60.0,
+                               np.zeros(3), 3e4, 5e4, t_from_s + 90, "" if ok else "too_late")
+
+    monkeypatch.setattr(fc, "launch_window", window)
+    monkeypatch.setattr(fc, "predict_track_path", lambda t, x, t_from, **k: None)
+    sls = fc.Battery("b", "USA", 26.4, 127.8, 0.0, "sm6", 2, "shoot_look_shoot")
+    salvo = fc.Battery("s", "USA", 26.2, 127.7, 0.0, "sm6", 2, "salvo")
+    trk = {"t": np.arange(90.0, 200.0), "x": np.zeros((110, 6))}
+    windows = {("b", 3): None, ("s", 3): None}
+    got = fc._open_windows([salvo, sls], {"b": 2, "s": 2}, windows, trk, 3, 100.0, 4.0)
+    assert list(got) == [1] and got[1].earliest_s == pytest.approx(112.0)
+    assert seen == [100.0, 104.0, 108.0, 112.0]
+    assert fc._open_windows([salvo, sls], {"b": 0, "s": 2}, windows, trk, 3, 100.0, 4.0) == {}

@@ -38,7 +38,8 @@ shoot across batteries, the dynamic WTA of Hosein & Athans 1990):
   (:func:`_support_shots`);
 * if the look shows a survivor, the ``shoot_look_shoot`` battery with a round left and
   the best kill probability among those whose window still allows a launch fires again
-  (the first shooter or another one).
+  (the first shooter or another one); the look is made again every ``decision_step_s``
+  while the track lasts, until a window opens.
 
 References
 ----------
@@ -545,14 +546,8 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
              if np.isfinite(assessed[j]) and not killed_by[j]]
     for t_ready, j, tid in sorted(looks):
         trk = firm[tid]
-        path = predict_track_path(trk["t"], trk["x"], t_ready)
-        open_now = {}
-        for i, b in enumerate(batteries):  # a few batteries
-            if (b.doctrine == "shoot_look_shoot" and inventory[b.battery_id] > 0
-                    and (b.battery_id, tid) in windows):
-                window = launch_window(b, path, t_ready)
-                if window.engageable:
-                    open_now[i] = window
+        open_now = _open_windows(batteries, inventory, windows, trk, tid, t_ready,
+                                 decision_step_s)
         if not open_now:
             continue
         can = np.array([i in open_now for i in range(n_b)])[:, None]
@@ -564,6 +559,26 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
         window = launch_solution(b, trk["t"], trk["x"], open_now[i])
         record(b, tid, trk, window, _fly(b, trk, window, 1, trajectory, rng, options), 2)
     return FireControlResult(engagements=_table(rows), windows=windows, inventory=inventory)
+
+
+def _open_windows(batteries: list[Battery], inventory: dict, windows: dict, trk: dict,
+                  tid: int, t_ready: float, step_s: float) -> dict[int, LaunchWindow]:
+    """Windows of the shoot-look-shoot batteries with rounds left on a surviving threat,
+    from the kill assessment on: examined again every ``step_s`` while the track lasts
+    (the path predicted at the look can still be too uncertain to place an intercept that
+    a few seconds' more track allows), the first instant any is open."""
+    ready = [i for i, b in enumerate(batteries)  # a few batteries
+             if b.doctrine == "shoot_look_shoot" and inventory[b.battery_id] > 0
+             and (b.battery_id, tid) in windows]
+    if not ready:
+        return {}
+    for t_look in np.arange(t_ready, float(trk["t"][-1]) + 1e-9, step_s):
+        path = predict_track_path(trk["t"], trk["x"], float(t_look))
+        open_now = {i: w for i in ready
+                    if (w := launch_window(batteries[i], path, float(t_look))).engageable}
+        if open_now:
+            return open_now
+    return {}
 
 
 def _support_shots(batteries: list[Battery], track_ids: list[int], windows: dict,
