@@ -65,7 +65,7 @@ def test_run_writes_self_contained_report(run_out):
     first = summary["threats"][0]["first_detection"]
     assert f"{first['t_s']:,.1f}" in text and first["sensor_id"] in text
     for node, m in summary["tracking"].items():
-        assert f"firm track {node}, s" in text
+        assert f"{node}: firm track / warning, s" in text
         assert f"{m['rmse_pos_m']:,.1f}" in text
     # figures: map, profile, detection timeline, one error figure per node at least
     images = _pngs(text)

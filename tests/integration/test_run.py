@@ -217,6 +217,9 @@ def test_run_loads_back_with_every_picture(tmp_path):
         assert back.pictures[name].equals(table), name
     assert back.summary == json.loads(json.dumps(result.summary))
     assert back.truth.n_objects == 1 and back.detections.num_rows == result.detections.num_rows
+    # the report's threat table has a column group for every picture, the fused one too
+    report = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert all(f"{name}: firm track / warning, s" in report for name in ("USA", "JPN", "fused"))
 
 
 def test_file_errors_name_the_line(tmp_path):

@@ -520,9 +520,10 @@ def _key_numbers(result: RunResult, scenario: Scenario | None) -> str:
         )
     parts.append("</div>")
 
-    nodes = _nodes(result, scenario)
-    head = "".join(f"<th>firm track {html.escape(n)}, s</th><th>warning {html.escape(n)}, s"
-                   f"</th><th>tracked {html.escape(n)}, % of flight</th>" for n in nodes)
+    # every picture of the run (the nodes' and a fused one), as the summary lists them
+    nodes = list(s.get("tracking", {})) or _nodes(result, scenario)
+    head = "".join(f"<th>{html.escape(n)}: firm track / warning, s; tracked, % of flight"
+                   "</th>" for n in nodes)
     parts.append(
         '<table id="threats"><tr><th>threat</th><th class="l">kind</th>'
         "<th>launch, s</th><th>range, km</th><th>first detection, s after launch"
@@ -535,8 +536,8 @@ def _key_numbers(result: RunResult, scenario: Scenario | None) -> str:
         warning = th.get("warning_time_s") or {}
         complete = th.get("track_completeness") or {}
         cells = "".join(
-            f"<td>{_fmt(firm.get(n))}</td><td>{_fmt(warning.get(n))}</td>"
-            f"<td>{_fmt(None if complete.get(n) is None else 100.0 * complete[n])}</td>"
+            f"<td>{_fmt(firm.get(n), 0)} / {_fmt(warning.get(n), 0)}; "
+            f"{_fmt(None if complete.get(n) is None else 100.0 * complete[n], 0)}</td>"
             for n in nodes)
         parts.append(
             f'<tr><td>{_fmt(th.get("object_id"))}</td><td class="l">{_fmt(th.get("kind"))}'
