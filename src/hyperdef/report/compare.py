@@ -104,19 +104,6 @@ def compare_summaries(summaries: Mapping[str, Mapping[str, Any]]) -> list[dict[s
     return rows
 
 
-def _held_intervals(obj: np.ndarray, t: np.ndarray, n_obj: int, max_gap_s: float) -> list:
-    """Per object, the (start, end) intervals joining its times at most ``max_gap_s`` apart."""
-    out = []
-    for i in range(n_obj):  # per threat (a handful)
-        ti = np.unique(t[obj == i])
-        if ti.size == 0:
-            out.append(np.zeros((0, 2)))
-            continue
-        cut = np.flatnonzero(np.diff(ti) > max_gap_s)
-        out.append(np.column_stack([ti[np.r_[0, cut + 1]], ti[np.r_[cut, ti.size - 1]]]))
-    return out
-
-
 def _intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection of two sorted lists of disjoint closed intervals, shape (k, 2)."""
     lo = np.maximum(a[:, None, 0], b[None, :, 0])
@@ -141,13 +128,12 @@ def common_rmse(truth, pictures: Mapping[str, Any]) -> dict[str, float | None]:
     dict
         Picture -> RMSE, m (None where the pictures share no tracked stretch).
     """
-    from hyperdef.tracking.metrics import HELD_GAP_S, assign_truth
+    from hyperdef.tracking.metrics import assign_truth, held_intervals
 
     assigned = {name: assign_truth(table, truth) for name, table in pictures.items()}
     common = None
     for a in assigned.values():
-        hit = a.object_index >= 0
-        held = _held_intervals(a.object_index[hit], a.t[hit], truth.n_objects, HELD_GAP_S)
+        held = held_intervals(a, truth.n_objects)
         common = held if common is None else [_intersect(c, h) for c, h in zip(common, held,
                                                                               strict=True)]
     out: dict[str, float | None] = {}

@@ -922,27 +922,42 @@ def _confirm_times(
 HELD_GAP_S = 10.0
 
 
-def _completeness(a: TruthAssignment, trajectory: Trajectory,
-                  max_gap_s: float = HELD_GAP_S) -> np.ndarray:
-    """Fraction of each object's flight during which a confirmed track follows it.
+def held_intervals(a: TruthAssignment, n_objects: int,
+                   max_gap_s: float = HELD_GAP_S) -> list[np.ndarray]:
+    """Per object, the stretches of time a confirmed track follows it.
 
     The distinct times at which some confirmed row is tied to the object are joined into
     intervals wherever consecutive times are at most ``max_gap_s`` apart (a track is held
-    between scans); the covered time, clipped to the flight, over the flight time.
-    Shape (B,), NaN for an object whose flight has no duration.
+    between scans).
+
+    Returns
+    -------
+    list of ndarray, length B, each shape (k, 2)
+        Sorted, disjoint ``(start, end)`` intervals, s (k = 0 for an untracked object).
     """
-    n_obj = trajectory.n_objects
+    hit = a.object_index >= 0
+    pairs = np.unique(np.column_stack([a.object_index[hit], a.t[hit]]), axis=0)
+    if pairs.size == 0:
+        return [np.zeros((0, 2)) for _ in range(n_objects)]
+    obj, t = pairs[:, 0].astype(np.int64), pairs[:, 1]  # sorted by object, then time
+    first = np.r_[True, (obj[1:] != obj[:-1]) | (np.diff(t) > max_gap_s)]
+    last = np.r_[first[1:], True]
+    starts, ends, owner = t[first], t[last], obj[first]
+    cut = np.searchsorted(owner, np.arange(n_objects + 1))
+    return [np.column_stack([starts[cut[i]:cut[i + 1]], ends[cut[i]:cut[i + 1]]])
+            for i in range(n_objects)]
+
+
+def _completeness(a: TruthAssignment, trajectory: Trajectory,
+                  max_gap_s: float = HELD_GAP_S) -> np.ndarray:
+    """Fraction of each object's flight a confirmed track follows it: the length of its
+    :func:`held_intervals`, clipped to the flight, over the flight time. Shape (B,), NaN
+    for an object whose flight has no duration."""
     starts = trajectory.t[trajectory.offsets[:-1]].astype(float)
     ends = trajectory.t[trajectory.offsets[1:] - 1].astype(float)
-    hit = a.object_index >= 0
-    obj = a.object_index[hit]
-    t = np.clip(a.t[hit], starts[obj], ends[obj])
-    pairs = np.unique(np.column_stack([obj, t]), axis=0)  # sorted by object, then time
-    same = pairs[1:, 0] == pairs[:-1, 0]
-    gap = np.diff(pairs[:, 1])
-    held = same & (gap <= max_gap_s)
-    covered = np.bincount(pairs[1:, 0][held].astype(np.int64), weights=gap[held],
-                          minlength=n_obj)
+    held = held_intervals(a, trajectory.n_objects, max_gap_s)
+    covered = np.array([np.sum(np.clip(h[:, 1], s, e) - np.clip(h[:, 0], s, e))
+                        for h, s, e in zip(held, starts, ends, strict=True)])
     duration = ends - starts
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(duration > 0, covered / duration, np.nan)
