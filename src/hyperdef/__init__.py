@@ -49,7 +49,7 @@ def run(scenario: Any, *, seed: int | None = None, out: Any = None) -> RunResult
 
 
 def campaign(scenario: Any, runs: int, *, seed: int = 0, workers: int | None = None,
-             scheduler: Any = None, out: Any = None) -> CampaignResult:
+             scheduler: Any = None, out: Any = None, lockstep: int = 32) -> CampaignResult:
     """Monte Carlo campaign of a scenario, as ``hyperdef campaign`` runs it.
 
     Parameters
@@ -67,6 +67,8 @@ def campaign(scenario: Any, runs: int, *, seed: int = 0, workers: int | None = N
     out : str or path-like, optional
         When given, ``campaign.parquet``, ``campaign.json`` and ``campaign.png`` are
         written there.
+    lockstep : int
+        Runs flown together in one batch, at most (speed only).
 
     Returns
     -------
@@ -76,7 +78,8 @@ def campaign(scenario: Any, runs: int, *, seed: int = 0, workers: int | None = N
     from hyperdef.scenario import Scenario, load_scenario
 
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    result = run_campaign(loaded, runs, seed=seed, workers=workers, scheduler=scheduler)
+    result = run_campaign(loaded, runs, seed=seed, workers=workers, scheduler=scheduler,
+                          lockstep=lockstep)
     if out is not None:
         write_campaign(result, out)
     return result

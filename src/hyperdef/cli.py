@@ -960,11 +960,15 @@ def campaign(
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", metavar="ADDRESS", show_default=False,
         help="Dask scheduler (tcp://host:8786), or 'local' for a local Dask cluster.")] = None,
+    lockstep: Annotated[int, typer.Option(
+        "--lockstep", metavar="K",
+        help="Runs flown together in one batch, at most (speed only: the rows are the "
+             "same for any K).")] = 32,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the aggregates as one JSON object.")] = False,
 ) -> None:
     """Monte Carlo campaign of a scenario on local processes or a Dask cluster."""
-    result = _checked(_campaign, scenario_file, runs, out, seed, workers, scheduler)
+    result = _checked(_campaign, scenario_file, runs, out, seed, workers, scheduler, lockstep)
     if as_json:
         typer.echo(json.dumps(result))
         return
@@ -980,12 +984,14 @@ def campaign(
 
 
 def _campaign(scenario_file: Path, runs: int, out: Path, seed: int, workers: int | None,
-              scheduler: str | None) -> dict[str, Any]:
+              scheduler: str | None, lockstep: int) -> dict[str, Any]:
     from hyperdef.montecarlo import run_campaign, write_campaign
     from hyperdef.scenario import load_scenario
 
     if workers is not None and scheduler is not None:
         raise InputError("--workers and --scheduler: give one or the other")
+    if lockstep < 1:
+        raise InputError(f"--lockstep: {lockstep} must be >= 1")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {str(out)!r} exists and is not a folder")
     scenario = load_scenario(scenario_file)
@@ -999,7 +1005,7 @@ def _campaign(scenario_file: Path, runs: int, out: Path, seed: int, workers: int
         progress = lambda done, total: bar.update(task, completed=done)  # noqa: E731
     try:
         result = run_campaign(scenario, runs, seed=seed, workers=workers, scheduler=scheduler,
-                              progress=progress)
+                              progress=progress, lockstep=lockstep)
     finally:
         if progress is not None:
             bar.stop()

@@ -6,11 +6,14 @@ seed that :func:`hyperdef.simulation.run_scenario` takes), so the per-run table 
 whatever the number of workers or the backend: in-process, local processes
 (:class:`concurrent.futures.ProcessPoolExecutor`) or a Dask distributed cluster.
 
-Work is submitted per run index and results are keyed by index: a run whose worker dies is
-run again (Dask reschedules it; a broken local pool is rebuilt and only the missing indices
-resubmitted), never counted twice, and the table is ordered by index. A run that raises
-comes back as a row with ``status == "error"`` and the message, so one bad draw never stops
-a campaign (STYLE.md 8); aggregates use the ``"ok"`` rows.
+Runs are flown in lockstep: consecutive chunks of up to ``lockstep`` runs go through
+:func:`hyperdef.simulation.run_draws` together, which gives every run exactly what it gives
+that run alone, so the chunking changes the speed, never a row. Work is submitted per chunk
+and rows are keyed by run index: a chunk whose worker dies is run again (Dask reschedules
+it; a broken local pool is rebuilt and only the chunks with missing runs resubmitted), no
+run is counted twice, and the table is ordered by index. A run that raises comes back as a
+row with ``status == "error"`` and the message, so one bad draw never stops a campaign
+(STYLE.md 8); aggregates use the ``"ok"`` rows.
 
 :func:`summarize_campaign` turns the per-run table into the campaign's aggregates
 (probability of raid negation and per-threat kill probability with Wilson 95 % intervals,
@@ -50,8 +53,10 @@ rmse_pos_m_<NODE>           double           node's position RMSE, m (null if no
 rmse_vel_m_s_<NODE>         double           node's velocity RMSE, m/s
 draws                       string           JSON ``{path: value}`` of the values drawn
                                              (only for a scenario with distributions)
-wall_s                      double           wall time of the run on its worker, s
-cpu_s                       double           CPU time of the run's worker process, s
+wall_s                      double           wall time of the run on its worker, s: its
+                                             share of its lockstep chunk's
+cpu_s                       double           CPU time of the worker process, s: the
+                                             run's share of its chunk's
 =========================== ================ =============================================
 
 A scenario whose :attr:`~hyperdef.scenario.Scenario.data` holds distributions
@@ -88,6 +93,7 @@ from hyperdef.errors import InputError
 from hyperdef.scenario import Scenario
 
 __all__ = [
+    "LOCKSTEP_RUNS",
     "TIMING_COLUMNS",
     "CampaignResult",
     "campaign_seeds",
@@ -101,7 +107,10 @@ TIMING_COLUMNS = ("wall_s", "cpu_s")
 #: How many times a broken local process pool is rebuilt before the runs still missing
 #: are recorded as errors.
 MAX_POOL_RESTARTS = 3
-#: Dask retries of one run task (on top of the scheduler's rescheduling of lost workers).
+#: Runs flown together in one lockstep batch by default: the per-step overhead of each
+#: stage is shared by the batch, and beyond a few dozen runs the arrays' own work dominates
+LOCKSTEP_RUNS = 32
+#: Dask retries of one chunk task (on top of the scheduler's rescheduling of lost workers).
 DASK_RETRIES = 2
 
 
@@ -165,40 +174,66 @@ def campaign_seeds(seed: int, runs: int) -> list[int]:
     return [int(child.generate_state(1)[0]) for child in children]
 
 
-# --------------------------------------------------------------------------- one run
-def _run_one(scenario: Scenario, run: int, seed: int) -> dict[str, Any]:
-    """Run the scenario once and reduce it to the campaign row (worker side).
+# --------------------------------------------------------------------------- runs
+def _error_row(run: int, seed: int, exc: BaseException, draws: str | None) -> dict[str, Any]:
+    return {
+        "run": run,
+        "seed": seed,
+        "status": "error",
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": traceback.format_exc(limit=5),
+        "draws": draws,
+    }
 
-    Only the small row travels back, never the run's tables.
+
+def _run_chunk(scenario: Scenario, runs: list[int], seeds: list[int]) -> list[dict[str, Any]]:
+    """Run a chunk of the campaign in lockstep and reduce each run to its row (worker side).
+
+    The chunk's draws go through :func:`hyperdef.simulation.run_draws` together; each
+    draw's outcome is the one it has alone, so the rows do not depend on how runs are
+    chunked. Should the batch raise (a drawn value the model refuses), every draw is run
+    alone, so only the bad ones become error rows. Only the small rows travel back, never
+    the tables. ``wall_s`` and ``cpu_s`` are the chunk's, shared equally among its runs.
     """
-    from hyperdef.simulation import run_scenario
+    from hyperdef.simulation import run_draws
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    draws = None
-    try:
-        drawn, sim_seed, draws = _draw_scenario(scenario, seed)
-        summary = run_scenario(drawn, seed=sim_seed).summary
-    except Exception as exc:  # an expected outcome: recorded, the campaign goes on
-        return {
-            "run": run,
-            "seed": seed,
-            "status": "error",
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exc(limit=5),
-            "draws": draws,
-            "wall_s": time.perf_counter() - start,
-        }
-    row = _row_from_summary(summary, scenario.nodes)
-    row.update(
-        run=run,
-        seed=seed,
-        status="ok",
-        error=None,
-        draws=draws,
-        wall_s=time.perf_counter() - start,
-        cpu_s=time.process_time() - cpu_start,
-    )
-    return row
+    rows: dict[int, dict[str, Any]] = {}
+    ready = []  # (run, seed, drawn scenario, simulation seed, draws)
+    for run, seed in zip(runs, seeds, strict=True):
+        draws = None
+        try:
+            drawn, sim_seed, draws = _draw_scenario(scenario, seed)
+            ready.append((run, seed, drawn, sim_seed, draws))
+        except Exception as exc:  # an expected outcome: recorded, the campaign goes on
+            rows[run] = _error_row(run, seed, exc, draws)
+    summaries: dict[int, dict[str, Any]] = {}
+    if ready:
+        try:
+            results = run_draws([r[2] for r in ready], [r[3] for r in ready])
+            summaries = {r[0]: res.summary for r, res in zip(ready, results, strict=True)}
+        except Exception:  # find the draws that raise: each alone
+            for run, seed, drawn, sim_seed, draws in ready:
+                try:
+                    summaries[run] = run_draws([drawn], [sim_seed])[0].summary
+                except Exception as exc:
+                    rows[run] = _error_row(run, seed, exc, draws)
+    for run, seed, _, _, draws in ready:
+        if run in summaries:
+            row = _row_from_summary(summaries[run], scenario.nodes)
+            row.update(run=run, seed=seed, status="ok", error=None, draws=draws)
+            rows[run] = row
+    wall = (time.perf_counter() - start) / len(runs)
+    cpu = (time.process_time() - cpu_start) / len(runs)
+    for row in rows.values():
+        row.update(wall_s=wall, cpu_s=cpu)
+    return [rows[run] for run in runs]
+
+
+def _chunks(runs: int, workers: int, size: int) -> list[list[int]]:
+    """Run indices in consecutive chunks of at most ``size``, at least one per worker."""
+    per = max(1, min(size, -(-runs // max(workers, 1))))
+    return [list(range(lo, min(lo + per, runs))) for lo in range(0, runs, per)]
 
 
 def _draw_scenario(scenario: Scenario, seed: int) -> tuple[Scenario, int, str | None]:
@@ -318,36 +353,40 @@ def _check(scenario: Any, runs: Any, seed: Any, workers: Any) -> None:
             raise InputError(f"{name}: {value} must be >= {low}")
 
 
-def _run_inprocess(task, scenario, seeds, progress) -> dict[int, dict]:
-    results = {}
-    for run, seed in enumerate(seeds):
-        results[run] = task(scenario, run, seed)
-        if progress is not None:
-            progress(len(results), len(seeds))
+def _collect(results: dict[int, dict], rows: list[dict], total: int, progress) -> None:
+    """Keep the rows of a finished chunk; a run already kept is never counted twice."""
+    for row in rows:
+        results.setdefault(int(row["run"]), row)
+    if progress is not None:
+        progress(len(results), total)
+
+
+def _run_inprocess(task, scenario, seeds, chunks, progress) -> dict[int, dict]:
+    results: dict[int, dict] = {}
+    for chunk in chunks:
+        _collect(results, task(scenario, chunk, [seeds[r] for r in chunk]), len(seeds),
+                 progress)
     return results
 
 
-def _run_processes(task, scenario, seeds, workers, progress) -> dict[int, dict]:
-    """Local process pool; a broken pool is rebuilt and only missing runs resubmitted."""
+def _run_processes(task, scenario, seeds, chunks, workers, progress) -> dict[int, dict]:
+    """Local process pool, a chunk per task; a broken pool is rebuilt and only the chunks
+    with missing runs resubmitted."""
     results: dict[int, dict] = {}
-    missing = list(range(len(seeds)))
+    missing = list(chunks)
     restarts = 0
     while missing:
         try:
             with cf.ProcessPoolExecutor(max_workers=min(workers, len(missing))) as pool:
-                futures = {pool.submit(task, scenario, run, seeds[run]): run for run in missing}
+                futures = [pool.submit(task, scenario, chunk, [seeds[r] for r in chunk])
+                           for chunk in missing]
                 for future in cf.as_completed(futures):
-                    run = futures[future]
-                    if run in results:  # never counted twice
-                        continue
-                    results[run] = future.result()
-                    if progress is not None:
-                        progress(len(results), len(seeds))
+                    _collect(results, future.result(), len(seeds), progress)
         except BrokenProcessPool as exc:
             restarts += 1
-            missing = [run for run in range(len(seeds)) if run not in results]
+            missing = [c for c in chunks if any(run not in results for run in c)]
             if restarts > MAX_POOL_RESTARTS:
-                for run in missing:
+                for run in (r for c in missing for r in c if r not in results):
                     results[run] = {
                         "run": run,
                         "seed": seeds[run],
@@ -357,7 +396,7 @@ def _run_processes(task, scenario, seeds, workers, progress) -> dict[int, dict]:
                     }
                 break
             continue
-        missing = [run for run in range(len(seeds)) if run not in results]
+        missing = [c for c in chunks if any(run not in results for run in c)]
     return results
 
 
@@ -391,8 +430,9 @@ def _dask_client(scheduler: Any, workers: int | None):
         raise InputError(f"scheduler: cannot connect to {scheduler!r} ({exc})") from None
 
 
-def _run_dask(task, scenario, seeds, client, progress) -> dict[int, dict]:
-    """One task per run index with a unique, index-named key (Dask reruns lost tasks)."""
+def _run_dask(task, scenario, seeds, chunks, client, progress) -> dict[int, dict]:
+    """One task per chunk of run indices with a unique, index-named key (Dask reruns lost
+    tasks; rows are keyed by run index, so none is kept twice)."""
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:12]
@@ -401,32 +441,25 @@ def _run_dask(task, scenario, seeds, client, progress) -> dict[int, dict]:
         client.submit(
             task,
             remote,
-            run,
-            seed,
-            key=f"hyperdef-run-{token}-{run}",
+            chunk,
+            [seeds[r] for r in chunk],
+            key=f"hyperdef-runs-{token}-{chunk[0]}-{chunk[-1]}",
             retries=DASK_RETRIES,
             pure=False,
-        ): run
-        for run, seed in enumerate(seeds)
+        ): chunk
+        for chunk in chunks
     }
     results: dict[int, dict] = {}
     try:
         for future in as_completed(list(futures)):
-            run = futures[future]
-            if run in results:
-                continue
+            chunk = futures[future]
             try:
-                results[run] = future.result()
+                rows = future.result()
             except Exception as exc:  # KilledWorker after the allowed failures
-                results[run] = {
-                    "run": run,
-                    "seed": seeds[run],
-                    "status": "error",
-                    "error": f"{type(exc).__name__}: {exc}",
-                    "wall_s": None,
-                }
-            if progress is not None:
-                progress(len(results), len(seeds))
+                rows = [{"run": run, "seed": seeds[run], "status": "error",
+                         "error": f"{type(exc).__name__}: {exc}", "wall_s": None}
+                        for run in chunk]
+            _collect(results, rows, len(seeds), progress)
     finally:
         client.cancel(list(futures))
     return results
@@ -440,7 +473,8 @@ def run_campaign(
     workers: int | None = None,
     scheduler: Any = None,
     progress: Callable[[int, int], None] | None = None,
-    _task: Callable[..., dict] | None = None,
+    lockstep: int = LOCKSTEP_RUNS,
+    _task: Callable[..., list[dict]] | None = None,
 ) -> CampaignResult:
     """Run a scenario ``runs`` times and aggregate the outcomes.
 
@@ -460,7 +494,12 @@ def run_campaign(
         None: local processes. A Dask scheduler address (``"tcp://host:8786"``), ``"local"``
         (a LocalCluster started and closed here) or a ``distributed.Client`` (left open).
     progress : callable, optional
-        Called as ``progress(done, total)`` each time a run completes.
+        Called as ``progress(done, total)`` each time a chunk of runs completes.
+    lockstep : int
+        Runs flown together in one :func:`hyperdef.simulation.run_draws` batch, at most
+        (>= 1; default :data:`LOCKSTEP_RUNS`). The runs are cut into consecutive chunks of
+        that size, or fewer so every worker has one; a run's outcome does not depend on
+        it, only the speed does (larger batches share more of each step's overhead).
 
     Returns
     -------
@@ -474,15 +513,18 @@ def run_campaign(
         ``runs`` or ``workers`` below 1, a negative ``seed``, a bad ``scheduler``.
     """
     _check(scenario, runs, seed, workers)
+    if isinstance(lockstep, bool) or not isinstance(lockstep, int | np.integer) or lockstep < 1:
+        raise InputError(f"lockstep: expected an integer >= 1, got {lockstep!r}")
     runs, seed = int(runs), int(seed)
-    task = _run_one if _task is None else _task
+    task = _run_chunk if _task is None else _task
     seeds = campaign_seeds(seed, runs)
     start = time.perf_counter()
     if scheduler is not None:
         client, owned = _dask_client(scheduler, workers)
         try:
             n_workers = len(client.scheduler_info().get("workers", {}))
-            results = _run_dask(task, scenario, seeds, client, progress)
+            chunks = _chunks(runs, n_workers, int(lockstep))
+            results = _run_dask(task, scenario, seeds, chunks, client, progress)
         finally:
             if owned:
                 cluster = getattr(client, "cluster", None)
@@ -492,11 +534,12 @@ def run_campaign(
         backend = "dask"
     else:
         n_workers = int(workers) if workers is not None else (os.cpu_count() or 1)
-        if n_workers == 1 or runs == 1:
-            results = _run_inprocess(task, scenario, seeds, progress)
+        chunks = _chunks(runs, n_workers, int(lockstep))
+        if n_workers == 1 or len(chunks) == 1:
+            results = _run_inprocess(task, scenario, seeds, chunks, progress)
             backend, n_workers = "inprocess", 1
         else:
-            results = _run_processes(task, scenario, seeds, n_workers, progress)
+            results = _run_processes(task, scenario, seeds, chunks, n_workers, progress)
             backend = "processes"
     wall_s = time.perf_counter() - start
     rows = [results[run] for run in range(runs)]

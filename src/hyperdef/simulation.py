@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,11 @@ from hyperdef.core.frames import great_circle_distance_m
 from hyperdef.errors import InputError
 from hyperdef.scenario import Scenario
 from hyperdef.sensors.detections import concat_detections
-from hyperdef.threats import fly
-from hyperdef.threats.trajectory import Trajectory, concat_trajectories
+from hyperdef.threats import draw_isp_scale, fly
+from hyperdef.threats.trajectory import Trajectory, concat_trajectories, select_objects
+
+#: column that keeps the draws of a lockstep tracker pass apart
+DRAW_COLUMN = "draw"
 
 
 @dataclass
@@ -72,14 +76,38 @@ class RunResult:
                    summary=summary, timings=summary.get("timings_s", {}), pictures=pictures)
 
 
-def _fly_threats(scenario: Scenario, rng: np.random.Generator) -> Trajectory:
-    parts = []
-    for threat in scenario.threats:  # one batched flight per entry (a handful of entries)
-        t_launch = threat.launch_time_s + threat.interval_s * np.arange(threat.count)
-        parts.append(fly(threat.kind, np.radians(threat.from_), np.radians(threat.to),
-                         maneuver=threat.maneuver, t_launch_s=t_launch, rng=rng,
-                         mass_kg=threat.mass_kg, guidance=threat.guidance or None))
-    return concat_trajectories(parts)
+def _fly_threats(scenarios: Sequence[Scenario], rngs: Sequence[np.random.Generator]
+                 ) -> list[Trajectory]:
+    """Every draw's threats, flown in one batch per kind of vehicle.
+
+    Draw ``d`` draws its booster dispersions from ``rngs[d]`` entry by entry, as it would
+    flown alone; the entries of all draws that share a vehicle (kind, payload mass and
+    guidance settings) fly in one :func:`hyperdef.threats.fly` batch, whose vehicles do
+    not depend on each other, so each draw's truth is the same whatever it is flown with.
+    """
+    requests = []  # (group key, draw, entry, launch times, isp factors)
+    for d, (scenario, rng) in enumerate(zip(scenarios, rngs, strict=True)):
+        for e, threat in enumerate(scenario.threats):  # a handful of entries
+            t_launch = threat.launch_time_s + threat.interval_s * np.arange(threat.count)
+            key = (threat.kind, threat.mass_kg, tuple(sorted((threat.guidance or {}).items())))
+            requests.append((key, d, e, t_launch, draw_isp_scale(rng, threat.count)))
+    flown: dict[tuple[int, int], Trajectory] = {}
+    for key in dict.fromkeys(r[0] for r in requests):  # one batched flight per vehicle
+        group = [r for r in requests if r[0] == key]
+        entries = [scenarios[d].threats[e] for _, d, e, _, _ in group]
+        counts = [entry.count for entry in entries]
+        truth = fly(key[0],
+                    np.radians(np.repeat([entry.from_ for entry in entries], counts, axis=0)),
+                    np.radians(np.repeat([entry.to for entry in entries], counts, axis=0)),
+                    maneuver=np.repeat([entry.maneuver for entry in entries], counts),
+                    t_launch_s=np.concatenate([r[3] for r in group]),
+                    isp_scale=np.concatenate([r[4] for r in group]),
+                    mass_kg=key[1], guidance=dict(key[2]) or None)
+        first = np.concatenate(([0], np.cumsum(counts)))
+        for (_, d, e, _, _), lo, hi in zip(group, first[:-1], first[1:], strict=True):
+            flown[(d, e)] = select_objects(truth, slice(int(lo), int(hi)))
+    return [concat_trajectories([flown[(d, e)] for e in range(len(scenario.threats))])
+            for d, scenario in enumerate(scenarios)]
 
 
 def node_reports(detections: pa.Table, node: str, links: tuple = ()) -> pa.Table:
@@ -138,18 +166,61 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
         Overrides the scenario's seed.
     progress : callable, optional
         Called as ``progress(stage: str)`` when a stage starts.
-    """
-    from hyperdef.engagement.fire_control import run_fire_control
-    from hyperdef.tracking.metrics import summary as track_summary
-    from hyperdef.tracking.nodes import released_to
-    from hyperdef.tracking.tracker import run_tracker
 
+    Returns
+    -------
+    RunResult
+        The same as run ``d`` of :func:`run_draws` with this scenario and seed, whatever
+        the other draws flown with it.
+    """
     root = int(scenario.seed if seed is None else seed)
-    if root < 0:
-        raise InputError(f"seed: {root} must be >= 0")
-    streams = np.random.SeedSequence(root).spawn(2 + len(scenario.sensors))
-    threat_rng = np.random.default_rng(streams[0])
-    engage_rng = np.random.default_rng(streams[1])
+    return run_draws([scenario], [root], progress=progress)[0]
+
+
+def run_draws(scenarios: Sequence[Scenario], seeds: Sequence[int], *,
+              progress=None) -> list[RunResult]:
+    """Run the kill chain for several draws in lockstep, each as if it ran alone.
+
+    A campaign's runs differ only in their random streams (and drawn values), so their
+    stages run together: the threats of every draw in one batched flight per vehicle, one
+    tracker pass per node over the reports of every draw (kept apart by a ``draw``
+    partition: no report of one draw ever reaches another's tracks), and the shots of
+    every draw in one batched fly-out per decision round. Each draw keeps the streams
+    its seed gives (``SeedSequence(seed).spawn``: threats, engagements, one per sensor),
+    and every batched stage gives each draw exactly what it gives that draw alone, so
+    result ``d`` equals ``run_scenario(scenarios[d], seed=seeds[d])``.
+
+    Parameters
+    ----------
+    scenarios : sequence of Scenario
+        One per draw (a campaign's draws of one scenario; they may differ in values).
+    seeds : sequence of int
+        The seed of each draw, >= 0.
+    progress : callable, optional
+        Called as ``progress(stage: str)`` when a stage starts.
+
+    Returns
+    -------
+    list of RunResult
+        One per draw, in order. Stage timings are the batch's, divided among its draws.
+
+    Raises
+    ------
+    InputError
+        A negative seed, or as many scenarios as seeds not given.
+    """
+    from hyperdef.sensors.detections import concat_detections
+
+    scenarios, seeds = list(scenarios), [int(s) for s in seeds]
+    if len(scenarios) != len(seeds) or not seeds:
+        raise InputError(f"seeds: expected one per scenario ({len(scenarios)}), "
+                         f"got {len(seeds)}")
+    for root in seeds:
+        if root < 0:
+            raise InputError(f"seed: {root} must be >= 0")
+    n = len(seeds)
+    streams = [np.random.SeedSequence(root).spawn(2 + len(sc.sensors))
+               for sc, root in zip(scenarios, seeds, strict=True)]
     timings: dict[str, float] = {}
 
     def stage(name: str) -> float:
@@ -158,58 +229,142 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
         return time.perf_counter()
 
     start = stage("threats")
-    truth = _fly_threats(scenario, threat_rng)
+    truths = _fly_threats(scenarios, [np.random.default_rng(s[0]) for s in streams])
     timings["threats_s"] = time.perf_counter() - start
 
     start = stage("sensors")
-    reports = [sensor.observe(truth, np.random.default_rng(stream))
-               for sensor, stream in zip(scenario.sensors, streams[2:], strict=True)]
-    detections = concat_detections(reports)
+    detections = [concat_detections([
+        sensor.observe(truth, np.random.default_rng(stream))
+        for sensor, stream in zip(sc.sensors, st[2:], strict=True)])
+        for sc, st, truth in zip(scenarios, streams, truths, strict=True)]
     timings["sensors_s"] = time.perf_counter() - start
 
     start = stage("tracking")
-    pictures = {}
-    own = {}
-    for node in scenario.nodes:  # one tracker per nation (a few)
-        own[node] = run_tracker(node_reports(detections, node, scenario.links),
-                                scenario.trackers[node], node=node).table
-    for node in scenario.nodes:
-        pictures[node] = node_picture(own, node, scenario.links)
-    if scenario.fusion is not None:  # central fusion of every report released to the node
-        fusing_node, config = scenario.fusion
-        fused = run_tracker(released_to(detections, fusing_node), config, node=fusing_node)
-        pictures["fused"] = fused.table
-    # one table of every picture; the extra ``picture`` column tells them apart (the fused
-    # picture's rows carry the fusing node, like that node's own picture)
-    tracks = pa.concat_tables([
+    pictures = _track_draws(scenarios, detections)
+    tracks = [pa.concat_tables([
         table.append_column("picture", pa.array([name] * table.num_rows, pa.string()))
-        for name, table in pictures.items()]) if pictures else pa.table({})
+        for name, table in draw.items()]) if draw else pa.table({}) for draw in pictures]
     timings["tracking_s"] = time.perf_counter() - start
 
     start = stage("engagement")
-    engagement_tables = []
-    windows = {}
-    sources = list(dict.fromkeys(source for _, source in scenario.batteries))
-    for source in sources:  # one weapon-target assignment per picture fired on
-        batteries = [b for b, s in scenario.batteries if s == source]
-        result = run_fire_control(pictures[source], batteries, truth, rng=engage_rng)
-        engagement_tables.append(result.engagements)
-        windows.update(result.windows)
-    if engagement_tables:
-        engagements = pa.concat_tables(engagement_tables)
-        shot = np.asarray(engagements.column("shot_id").to_numpy()) >= 0
-        ids = np.cumsum(shot) * shot - (~shot)
-        engagements = engagements.set_column(0, "shot_id", pa.array(ids, pa.int64()))
-    else:
-        from hyperdef.engagement.fire_control import ENGAGEMENTS_SCHEMA
-
-        engagements = ENGAGEMENTS_SCHEMA.empty_table()
+    engagements, windows = _engage_draws(scenarios, pictures, truths,
+                                         [np.random.default_rng(s[1]) for s in streams])
     timings["engagement_s"] = time.perf_counter() - start
 
-    summary = _summary(scenario, root, truth, detections, pictures, engagements, timings,
-                       track_summary)
-    return RunResult(truth, detections, tracks, engagements, summary, timings,
-                     pictures=pictures, windows=windows)
+    from hyperdef.tracking.metrics import summary as track_summary
+
+    share = {k: v / n for k, v in timings.items()}
+    results = []
+    for d in range(n):
+        summary = _summary(scenarios[d], seeds[d], truths[d], detections[d], pictures[d],
+                           engagements[d], share, track_summary)
+        results.append(RunResult(truths[d], detections[d], tracks[d], engagements[d],
+                                 summary, dict(share), pictures=pictures[d],
+                                 windows=windows[d]))
+    return results
+
+
+def _groups(keys: Sequence[Any]) -> list[list[int]]:
+    """Indices of equal keys, grouped in order of first appearance (keys compared by ==)."""
+    groups: list[tuple[Any, list[int]]] = []
+    for i, key in enumerate(keys):  # a few distinct keys per campaign
+        for known, members in groups:
+            if known == key:
+                members.append(i)
+                break
+        else:
+            groups.append((key, [i]))
+    return [members for _, members in groups]
+
+
+def _track_partitioned(inputs: list[pa.Table], configs: list, node: str) -> list[pa.Table]:
+    """``run_tracker(inputs[d], configs[d], node=node)`` of every draw; draws with the same
+    tracker settings share one partitioned pass."""
+    from hyperdef.tracking.tracker import run_tracker
+
+    out: list[pa.Table | None] = [None] * len(inputs)
+    for members in _groups(configs):
+        if len(members) == 1:
+            d = members[0]
+            out[d] = run_tracker(inputs[d], configs[d], node=node).table
+            continue
+        joined = pa.concat_tables([
+            inputs[d].append_column(DRAW_COLUMN, pa.array(np.full(inputs[d].num_rows, k),
+                                                          pa.int64()))
+            for k, d in enumerate(members)], promote_options="permissive")
+        table = run_tracker(joined, configs[members[0]], node=node,
+                            partition=DRAW_COLUMN).table
+        part = table.column(DRAW_COLUMN).to_numpy()
+        bounds = np.searchsorted(part, np.arange(len(members) + 1))
+        body = table.drop_columns([DRAW_COLUMN])
+        for k, d in enumerate(members):
+            out[d] = body.slice(int(bounds[k]), int(bounds[k + 1] - bounds[k]))
+    return out
+
+
+def _track_draws(scenarios: list[Scenario], detections: list[pa.Table]
+                 ) -> list[dict[str, pa.Table]]:
+    """Every draw's pictures: each node's own tracks (fused with the tracks its links
+    share), and the central fusion's picture when the scenario has one."""
+    from hyperdef.tracking.nodes import released_to
+
+    n = len(scenarios)
+    own: list[dict[str, pa.Table]] = [{} for _ in range(n)]
+    nodes = list(dict.fromkeys(node for sc in scenarios for node in sc.nodes))
+    for node in nodes:  # one tracker pass per nation (a few)
+        draws = [d for d in range(n) if node in scenarios[d].nodes]
+        tables = _track_partitioned(
+            [node_reports(detections[d], node, scenarios[d].links) for d in draws],
+            [scenarios[d].trackers[node] for d in draws], node)
+        for d, table in zip(draws, tables, strict=True):
+            own[d][node] = table
+    pictures = [{node: node_picture(own[d], node, scenarios[d].links)
+                 for node in scenarios[d].nodes} for d in range(n)]
+    fusing = [d for d in range(n) if scenarios[d].fusion is not None]
+    for fusing_node in dict.fromkeys(scenarios[d].fusion[0] for d in fusing):
+        draws = [d for d in fusing if scenarios[d].fusion[0] == fusing_node]
+        tables = _track_partitioned([released_to(detections[d], fusing_node) for d in draws],
+                                    [scenarios[d].fusion[1] for d in draws], fusing_node)
+        for d, table in zip(draws, tables, strict=True):
+            pictures[d]["fused"] = table
+    return pictures
+
+
+def _engage_draws(scenarios: list[Scenario], pictures: list[dict[str, pa.Table]],
+                  truths: list[Trajectory], rngs: list[np.random.Generator]
+                  ) -> tuple[list[pa.Table], list[dict]]:
+    """Every draw's engagements: one weapon-target assignment per picture fired on, the
+    shots of all draws with the same batteries on that picture flown together."""
+    from hyperdef.engagement.fire_control import ENGAGEMENTS_SCHEMA, run_fire_control_draws
+
+    n = len(scenarios)
+    tables: list[list[pa.Table]] = [[] for _ in range(n)]
+    windows: list[dict] = [{} for _ in range(n)]
+    # the pictures a draw fires on, in its own order (its engagement stream is used in it)
+    orders = [list(dict.fromkeys(source for _, source in sc.batteries)) for sc in scenarios]
+    for k in range(max(map(len, orders), default=0)):  # a few pictures
+        draws = [d for d in range(n) if k < len(orders[d])]
+        keys = [(orders[d][k], [b for b, s in scenarios[d].batteries if s == orders[d][k]])
+                for d in draws]
+        for members in _groups(keys):
+            source, batteries = keys[members[0]]
+            members = [draws[m] for m in members]
+            results = run_fire_control_draws(
+                [pictures[d][source] for d in members], batteries,
+                [truths[d] for d in members], rngs=[rngs[d] for d in members])
+            for d, result in zip(members, results, strict=True):
+                tables[d].append(result.engagements)
+                windows[d].update(result.windows)
+    out = []
+    for parts in tables:
+        if not parts:
+            out.append(ENGAGEMENTS_SCHEMA.empty_table())
+            continue
+        engagements = pa.concat_tables(parts)
+        shot = np.asarray(engagements.column("shot_id").to_numpy()) >= 0
+        ids = np.cumsum(shot) * shot - (~shot)
+        out.append(engagements.set_column(0, "shot_id", pa.array(ids, pa.int64())))
+    return out, windows
 
 
 def _summary(scenario, seed, truth, detections, pictures, engagements, timings,

@@ -93,6 +93,20 @@ def test_two_processes_give_the_same_table(scenario, baseline):
     assert result.aggregates == baseline.aggregates
 
 
+def test_runs_alone_give_the_rows_of_runs_in_lockstep(scenario, baseline):
+    """The baseline flew its runs in one lockstep batch; one run per batch, and each run's
+    seed given to ``run_scenario`` alone, give the same outcomes."""
+    from hyperdef.simulation import run_scenario
+
+    alone = run_campaign(scenario, RUNS, seed=SEED, workers=1, lockstep=1)
+    assert outcomes(alone.table).equals(outcomes(baseline.table))
+    row = baseline.table.to_pylist()[1]
+    summary = run_scenario(scenario, seed=row["seed"]).summary
+    assert summary["shots"] == row["shots"] and summary["kills"] == row["kills"]
+    assert summary["tracking"]["USA"]["rmse_pos_m"] == row["rmse_pos_m_USA"]
+    assert summary["threats"][0]["first_detection"]["t_s"] == row["first_detection_s"][0]
+
+
 def test_run_seeds_do_not_depend_on_the_number_of_runs():
     assert campaign_seeds(SEED, 5)[:RUNS] == campaign_seeds(SEED, RUNS)
     assert campaign_seeds(SEED, 3) != campaign_seeds(SEED + 1, 3)
@@ -107,12 +121,7 @@ def test_different_seeds_differ(scenario, baseline):
     assert rows[0]["first_detection_range_km"] != rows[1]["first_detection_range_km"]
 
 
-def _die_once_then_fake(scenario, run, seed):
-    """Task for the killed-worker test: the worker running run 1 dies the first time."""
-    marker = Path(os.environ["HYPERDEF_TEST_DIE_ONCE"])
-    if run == 1 and not marker.exists():
-        marker.write_text("died")
-        os._exit(1)  # the worker process is gone, as if it were killed
+def _fake_row(run, seed):
     return {
         "run": run,
         "seed": seed,
@@ -127,9 +136,18 @@ def _die_once_then_fake(scenario, run, seed):
     }
 
 
+def _die_once_then_fake(scenario, runs, seeds):
+    """Task for the killed-worker test: the worker running run 1 dies the first time."""
+    marker = Path(os.environ["HYPERDEF_TEST_DIE_ONCE"])
+    if 1 in runs and not marker.exists():
+        marker.write_text("died")
+        os._exit(1)  # the worker process is gone, as if it were killed
+    return [_fake_row(run, seed) for run, seed in zip(runs, seeds, strict=True)]
+
+
 def test_a_killed_worker_loses_and_duplicates_no_run(scenario, tmp_path, monkeypatch):
     monkeypatch.setenv("HYPERDEF_TEST_DIE_ONCE", str(tmp_path / "died"))
-    result = run_campaign(scenario, 6, seed=3, workers=2, _task=_die_once_then_fake)
+    result = run_campaign(scenario, 6, seed=3, workers=2, lockstep=2, _task=_die_once_then_fake)
     assert (tmp_path / "died").exists(), "the worker never died: the test tested nothing"
     assert result.table.column("run").to_pylist() == list(range(6))
     assert result.table.column("seed").to_pylist() == campaign_seeds(3, 6)
@@ -138,22 +156,18 @@ def test_a_killed_worker_loses_and_duplicates_no_run(scenario, tmp_path, monkeyp
 
 
 def test_a_run_that_raises_is_a_record_not_an_exception(scenario):
-    def broken(scenario, run, seed):
-        from hyperdef.montecarlo import _run_one
+    def broken(scenario_, runs, seeds):
+        from hyperdef.montecarlo import _run_chunk
 
-        if run == 0:
-            return _run_one(None, run, seed)  # AttributeError inside run_scenario
-        return {
-            "run": run,
-            "seed": seed,
-            "status": "ok",
-            "killed": [1],
-            "leaked": [0],
-            "raid_negated": 1,
-            "leakers": 0,
-            "kills": 1,
-            "shots": 2,
-        }
+        rows = []
+        for run, seed in zip(runs, seeds, strict=True):
+            if run == 0:
+                rows += _run_chunk(None, [run], [seed])  # AttributeError inside the run
+                continue
+            rows.append({"run": run, "seed": seed, "status": "ok", "killed": [1],
+                         "leaked": [0], "raid_negated": 1, "leakers": 0, "kills": 1,
+                         "shots": 2})
+        return rows
 
     result = run_campaign(scenario, 2, seed=1, workers=1, _task=broken)
     assert result.table.column("status").to_pylist() == ["error", "ok"]
@@ -226,6 +240,8 @@ def test_write_campaign_files(baseline, tmp_path):
         ({"workers": 0}, "workers"),
         ({"seed": -1}, "seed"),
         ({"scheduler": 3}, "scheduler"),
+        ({"lockstep": 0}, "lockstep"),
+        ({"lockstep": True}, "lockstep"),
     ],
 )
 def test_bad_input_names_the_field(scenario, kwargs, field):

@@ -25,6 +25,14 @@ the kill from the miss distance with a Gaussian (Carleton) damage function
 ``P_k(m) = exp(-(m / r_L)^2)`` of the class's lethal radius r_L. Doctrine ``salvo``
 fires two rounds at once. Inventories are decremented per round.
 
+The shots of a decision round (first shots; then the shoot-look-shoot second shots,
+which depend on the first shots' kills) are planned first and flown together, and
+:func:`run_fire_control_draws` flies those of many Monte Carlo draws in one batched
+``engage`` per interceptor class. Each round has its own random stream, spawned from
+its draw's generator in the draw's firing order (then one uniform per round for its
+kill), and ``engage`` flies each round as if alone, so a draw's result does not depend
+on the draws flown with it.
+
 Rounds in flight are shared knowledge of all the batteries on one picture (shoot-look-
 shoot across batteries, the dynamic WTA of Hosein & Athans 1990):
 
@@ -71,9 +79,14 @@ from hyperdef.engagement.assignment import assign_one_shot
 from hyperdef.engagement.flyout import flyout_table
 from hyperdef.engagement.guidance import predict_path_samples
 from hyperdef.engagement.interceptor import INTERCEPTORS
-from hyperdef.engagement.simulate import EngagementOptions, TrackFeed, engage
+from hyperdef.engagement.simulate import (
+    EngagementOptions,
+    TrackFeed,
+    check_options,
+    engage,
+)
 from hyperdef.errors import InputError
-from hyperdef.threats.trajectory import Trajectory
+from hyperdef.threats.trajectory import Trajectory, concat_trajectories
 
 #: firing doctrines
 DOCTRINES = ("shoot_look_shoot", "salvo")
@@ -442,6 +455,8 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
                      decision_step_s: float = 5.0) -> FireControlResult:
     """Fire on every firm track of a Tracks table and fly the shots against the truth.
 
+    The one-draw case of :func:`run_fire_control_draws`.
+
     Parameters
     ----------
     tracks : pyarrow.Table
@@ -451,7 +466,10 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
     trajectory : Trajectory
         Truth of the threats.
     rng : numpy.random.Generator
-        Engagement noise and kill draws.
+        Engagement noise and kill draws: each decision round (the first shots, then the
+        shoot-look-shoot second shots) spawns one child per round fired
+        (``rng.spawn``, in firing order) for its flight's noise, then draws one uniform
+        per round for its kill.
     threat_values : dict, optional
         Value per track id (default 1).
     options : EngagementOptions
@@ -467,6 +485,49 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
     -------
     FireControlResult
     """
+    return run_fire_control_draws(
+        [tracks], batteries, [trajectory], rngs=[rng], threat_values=threat_values,
+        options=options, kill_assessment_delay_s=kill_assessment_delay_s,
+        decision_step_s=decision_step_s)[0]
+
+
+def run_fire_control_draws(tracks: list[pa.Table], batteries: list[Battery],
+                           trajectories: list[Trajectory], *,
+                           rngs: list[np.random.Generator],
+                           threat_values: dict[int, float] | None = None,
+                           options: EngagementOptions = EngagementOptions(),
+                           kill_assessment_delay_s: float = 5.0,
+                           decision_step_s: float = 5.0) -> list[FireControlResult]:
+    """:func:`run_fire_control` of several Monte Carlo draws, their shots flown together.
+
+    Draw d fires on ``tracks[d]`` against the truth ``trajectories[d]`` with the
+    batteries as given (each draw starts from their full inventories). The planning
+    (windows, assignment, looks) is per draw; the flights are batched across draws:
+    every first shot of every draw in one :func:`~hyperdef.engagement.simulate.engage`
+    call per interceptor class, then every shoot-look-shoot second shot (they depend on
+    the first shots' kills) in another. A draw's random use depends on that draw only
+    (the streams of :func:`run_fire_control`, from ``rngs[d]``) and ``engage`` flies each
+    round alone whatever shares its batch, so result d equals
+    ``run_fire_control(tracks[d], batteries, trajectories[d], rng=rngs[d], ...)``, every
+    value of it.
+
+    Parameters
+    ----------
+    tracks : list of pyarrow.Table
+        One Tracks table per draw.
+    batteries : list of Battery
+    trajectories : list of Trajectory
+        Truth of each draw (the same object may serve several draws).
+    rngs : list of numpy.random.Generator
+        One per draw.
+    threat_values, options, kill_assessment_delay_s, decision_step_s
+        As :func:`run_fire_control`, the same for every draw.
+
+    Returns
+    -------
+    list of FireControlResult
+        One per draw, in order.
+    """
     if not batteries:
         raise InputError("batteries: at least one battery is needed")
     ids = [b.battery_id for b in batteries]
@@ -474,91 +535,227 @@ def run_fire_control(tracks: pa.Table, batteries: list[Battery], trajectory: Tra
         raise InputError(f"batteries: battery ids must be unique, got {ids}")
     if not (math.isfinite(kill_assessment_delay_s) and kill_assessment_delay_s >= 0):
         raise InputError(f"kill_assessment_delay_s: {kill_assessment_delay_s} must be >= 0")
-    firm = join_broken_tracks(_firm_tracks(tracks))
-    inventory = {b.battery_id: int(b.inventory) for b in batteries}
-    rows: list[dict] = []
-    windows: dict = {}
-    track_ids = sorted(firm)
-    n_b, n_t = len(batteries), len(track_ids)
-    feasible = np.zeros((n_b, n_t), dtype=bool)
-    pk = np.zeros((n_b, n_t))
-    for i, b in enumerate(batteries):  # pairs of a raid: batteries x firm tracks
-        for j, tid in enumerate(track_ids):
-            trk = firm[tid]
-            allowed, why = b.may_engage(trk["node"], trk["marking"])
-            if not allowed:
-                rows.append(_refusal(b, tid, trk, why))
-                continue
-            window = _first_window(b, trk, decision_step_s)
-            windows[(b.battery_id, tid)] = window
-            feasible[i, j] = window.engageable
-            pk[i, j] = DEFAULT_SSPK.get(b.interceptor, 0.7)
-    values = np.array([(threat_values or {}).get(t, 1.0) for t in track_ids])
-    # a salvo spends two rounds on a threat: the assignment counts engagements, not rounds
-    per_engagement = np.array([2 if b.doctrine == "salvo" else 1 for b in batteries])
-    rounds = np.array([inventory[b.battery_id] for b in batteries])
-    choice = assign_one_shot(values, pk, feasible, -(-rounds // per_engagement))
-    support = _support_shots(batteries, track_ids, windows, values, pk, feasible, choice,
-                             rounds, per_engagement, kill_assessment_delay_s)
-    shots = [(windows[(batteries[i].battery_id, tid)].preferred_s, j, tid, i)
-             for j, tid in enumerate(track_ids)
-             for i in (choice[j], support[j]) if i >= 0]
-    counter = [0]
+    n = len(tracks)
+    if len(trajectories) != n or len(rngs) != n:
+        raise InputError(f"trajectories, rngs: expected one per draw ({n} tracks tables), "
+                         f"got {len(trajectories)} and {len(rngs)}")
+    check_options(options)
+    draws = [_Draw(tracks[d], batteries, threat_values, kill_assessment_delay_s,
+                   decision_step_s) for d in range(n)]  # planning only: windows, WTA
+    first = [draw.first_shots() for draw in draws]
+    for draw, shots, fired in zip(draws, first, _fly_shots(first, batteries, trajectories,
+                                                           rngs, options), strict=True):
+        draw.record_first(shots, fired)
+    second = [draw.second_shots() for draw in draws]
+    for draw, shots, fired in zip(draws, second, _fly_shots(second, batteries, trajectories,
+                                                            rngs, options), strict=True):
+        for shot, rounds in zip(shots, fired, strict=True):
+            draw.record(shot, rounds)
+    return [draw.result() for draw in draws]
 
-    def record(b: Battery, tid: int, trk: dict, window: LaunchWindow, fired, number: int
-               ) -> tuple[bool, float]:
+
+@dataclass(frozen=True, slots=True)
+class _Shot:
+    """A decision to fire ``rounds`` interceptors of battery ``battery`` at track ``tid``."""
+
+    battery: int
+    j: int
+    tid: int
+    trk: dict
+    window: LaunchWindow
+    rounds: int
+    number: int
+
+
+class _Draw:
+    """Fire-control planning and records of one draw (internal): windows and the
+    assignment at construction, then the shots of each decision round."""
+
+    def __init__(self, tracks: pa.Table, batteries: list[Battery],
+                 threat_values: dict[int, float] | None, kill_assessment_delay_s: float,
+                 decision_step_s: float):
+        self.batteries = batteries
+        self.delay_s = kill_assessment_delay_s
+        self.step_s = decision_step_s
+        firm = self.firm = join_broken_tracks(_firm_tracks(tracks))
+        self.inventory = {b.battery_id: int(b.inventory) for b in batteries}
+        self.rows: list[dict] = []
+        self.windows: dict = {}
+        track_ids = self.track_ids = sorted(firm)
+        n_b, n_t = len(batteries), len(track_ids)
+        feasible = np.zeros((n_b, n_t), dtype=bool)
+        pk = self.pk = np.zeros((n_b, n_t))
+        for i, b in enumerate(batteries):  # pairs of a raid: batteries x firm tracks
+            for j, tid in enumerate(track_ids):
+                trk = firm[tid]
+                allowed, why = b.may_engage(trk["node"], trk["marking"])
+                if not allowed:
+                    self.rows.append(_refusal(b, tid, trk, why))
+                    continue
+                window = _first_window(b, trk, decision_step_s)
+                self.windows[(b.battery_id, tid)] = window
+                feasible[i, j] = window.engageable
+                pk[i, j] = DEFAULT_SSPK.get(b.interceptor, 0.7)
+        values = self.values = np.array([(threat_values or {}).get(t, 1.0) for t in track_ids])
+        # a salvo spends two rounds on a threat: the assignment counts engagements, not
+        # rounds
+        per_engagement = np.array([2 if b.doctrine == "salvo" else 1 for b in batteries])
+        rounds = np.array([self.inventory[b.battery_id] for b in batteries])
+        self.choice = assign_one_shot(values, pk, feasible, -(-rounds // per_engagement))
+        self.support = _support_shots(batteries, track_ids, self.windows, values, pk,
+                                      feasible, self.choice, rounds, per_engagement,
+                                      kill_assessment_delay_s)
+        self.counter = 0
+        self.killed_by = np.zeros(n_t, dtype=bool)
+        #: when the kill assessment of every round at each threat is known
+        self.assessed = np.full(n_t, -np.inf)
+
+    def first_shots(self) -> list[_Shot]:
+        """First shots of every assigned track, in launch order, before any second shot:
+        a battery's rounds go to new threats before it looks again at an old one."""
+        batteries, windows = self.batteries, self.windows
+        shots = [(windows[(batteries[i].battery_id, tid)].preferred_s, j, tid, i)
+                 for j, tid in enumerate(self.track_ids)
+                 for i in (self.choice[j], self.support[j]) if i >= 0]
+        out = []
+        for _, j, tid, i in sorted(shots):
+            b = batteries[i]
+            if self.inventory[b.battery_id] <= 0:
+                continue
+            trk = self.firm[tid]
+            window = launch_solution(b, trk["t"], trk["x"], windows[(b.battery_id, tid)])
+            rounds = 2 if b.doctrine == "salvo" and self.inventory[b.battery_id] >= 2 else 1
+            self.inventory[b.battery_id] -= rounds  # per round fired
+            out.append(_Shot(int(i), j, tid, trk, window, rounds, 1))
+        return out
+
+    def record_first(self, shots: list[_Shot], fired: list[list[tuple]]) -> None:
+        for shot, rounds in zip(shots, fired, strict=True):
+            killed, t_done = self.record(shot, rounds)
+            j = shot.j
+            self.killed_by[j] |= killed
+            self.assessed[j] = max(self.assessed[j], t_done + self.delay_s
+                                   if np.isfinite(t_done) else np.nan)
+
+    def second_shots(self) -> list[_Shot]:
+        """Shoot-look-shoot across batteries: no battery fires again at a threat while a
+        round is in flight at it (assessment pending); where the look shows a survivor,
+        the best shoot-look-shoot battery with a round left and a launch that still fits
+        fires."""
+        batteries, n_b = self.batteries, len(self.batteries)
+        looks = [(self.assessed[j], j, tid) for j, tid in enumerate(self.track_ids)
+                 if np.isfinite(self.assessed[j]) and not self.killed_by[j]]
+        out = []
+        for t_ready, j, tid in sorted(looks):
+            trk = self.firm[tid]
+            open_now = _open_windows(batteries, self.inventory, self.windows, trk, tid,
+                                     t_ready, self.step_s)
+            if not open_now:
+                continue
+            can = np.array([i in open_now for i in range(n_b)])[:, None]
+            left = np.array([self.inventory[b.battery_id] > 0 for b in batteries],
+                            dtype=np.int64)
+            i = int(assign_one_shot(self.values[j:j + 1], self.pk[:, j:j + 1], can, left)[0])
+            if i < 0:
+                continue
+            b = batteries[i]
+            window = launch_solution(b, trk["t"], trk["x"], open_now[i])
+            self.inventory[b.battery_id] -= 1
+            out.append(_Shot(i, j, tid, trk, window, 1, 2))
+        return out
+
+    def record(self, shot: _Shot, fired: list[tuple]) -> tuple[bool, float]:
+        """Rows of a shot's rounds (miss, status, t_intercept, kill uniform each); whether
+        one killed, and when the last one ended."""
+        b = self.batteries[shot.battery]
+        trk = shot.trk
         killed = False
-        for res_miss, res_status, t_int in fired:
-            counter[0] += 1
-            inventory[b.battery_id] -= 1
-            kill = bool(np.isfinite(res_miss) and rng.random() < kill_probability(
+        for res_miss, res_status, t_int, u_kill in fired:
+            self.counter += 1
+            kill = bool(np.isfinite(res_miss) and u_kill < kill_probability(
                 res_miss, INTERCEPTORS[b.interceptor].kill_vehicle.kill_radius_m))
             killed = killed or kill
-            rows.append({"shot_id": counter[0], "battery_id": b.battery_id, "track_id": tid,
-                         "truth_id": trk["truth_id"], "t_launch": window.preferred_s,
-                         "t_intercept": t_int, "miss_m": res_miss, "kill": kill,
-                         "marking": intersect_markings([trk["marking"], b.marking])
-                         or b.marking, "node": b.node, "shot_number": number,
-                         "status": res_status, "reason": ""})
+            self.rows.append({
+                "shot_id": self.counter, "battery_id": b.battery_id, "track_id": shot.tid,
+                "truth_id": trk["truth_id"], "t_launch": shot.window.preferred_s,
+                "t_intercept": t_int, "miss_m": res_miss, "kill": kill,
+                "marking": intersect_markings([trk["marking"], b.marking]) or b.marking,
+                "node": b.node, "shot_number": shot.number, "status": res_status,
+                "reason": ""})
         t_done = max((r[2] for r in fired), default=np.nan)
         return killed, t_done
 
-    # first shots of every assigned track, in launch order, before any second shot: a
-    # battery's rounds go to new threats before it looks again at an old one
-    killed_by = np.zeros(n_t, dtype=bool)
-    assessed = np.full(n_t, -np.inf)  # when the kill assessment of every round is known
-    for _, j, tid, i in sorted(shots):
-        b = batteries[i]
-        if inventory[b.battery_id] <= 0:
+    def result(self) -> FireControlResult:
+        return FireControlResult(engagements=_table(self.rows), windows=self.windows,
+                                 inventory=self.inventory)
+
+
+def _fly_shots(shots: list[list[_Shot]], batteries: list[Battery],
+               trajectories: list[Trajectory], rngs: list[np.random.Generator],
+               options: EngagementOptions) -> list[list[list[tuple]]]:
+    """Fly one decision round of every draw: one batched
+    :func:`~hyperdef.engagement.simulate.engage` per interceptor class.
+
+    Draw d's rounds, in its firing order, get the children ``rngs[d].spawn(k)`` as their
+    flight streams and then ``rngs[d].random(k)`` as their kill uniforms. Returns, per
+    draw and shot, one ``(miss_m, status, t_intercept_s, kill_uniform)`` per round.
+    """
+    owner: list[tuple[int, int]] = []  # (draw, shot) of each round, rounds in order
+    streams: list[np.random.Generator] = []
+    uniforms: list[float] = []
+    for d, draw_shots in enumerate(shots):  # cheap: the draws' random streams
+        k = sum(s.rounds for s in draw_shots)
+        if k == 0:
             continue
-        trk = firm[tid]
-        window = launch_solution(b, trk["t"], trk["x"], windows[(b.battery_id, tid)])
-        rounds = 2 if b.doctrine == "salvo" and inventory[b.battery_id] >= 2 else 1
-        fired = _fly(b, trk, window, rounds, trajectory, rng, options)
-        killed, t_done = record(b, tid, trk, window, fired, 1)
-        killed_by[j] |= killed
-        assessed[j] = max(assessed[j], t_done + kill_assessment_delay_s
-                          if np.isfinite(t_done) else np.nan)
-    # shoot-look-shoot across batteries: no battery fires again at a threat while a round
-    # is in flight at it (assessment pending); where the look shows a survivor, the best
-    # shoot-look-shoot battery with a round left and a launch that still fits fires
-    looks = [(assessed[j], j, tid) for j, tid in enumerate(track_ids)
-             if np.isfinite(assessed[j]) and not killed_by[j]]
-    for t_ready, j, tid in sorted(looks):
-        trk = firm[tid]
-        open_now = _open_windows(batteries, inventory, windows, trk, tid, t_ready,
-                                 decision_step_s)
-        if not open_now:
-            continue
-        can = np.array([i in open_now for i in range(n_b)])[:, None]
-        left = np.array([inventory[b.battery_id] > 0 for b in batteries], dtype=np.int64)
-        i = int(assign_one_shot(values[j:j + 1], pk[:, j:j + 1], can, left)[0])
-        if i < 0:
-            continue
-        b = batteries[i]
-        window = launch_solution(b, trk["t"], trk["x"], open_now[i])
-        record(b, tid, trk, window, _fly(b, trk, window, 1, trajectory, rng, options), 2)
-    return FireControlResult(engagements=_table(rows), windows=windows, inventory=inventory)
+        streams.extend(rngs[d].spawn(k))
+        uniforms.extend(rngs[d].random(k).tolist())
+        owner.extend((d, m) for m, s in enumerate(draw_shots) for _ in range(s.rounds))
+    flat = [shots[d][m] for d, m in owner]
+    miss = np.full(len(flat), np.nan)
+    t_int = np.full(len(flat), np.nan)
+    status = np.full(len(flat), "no_target", dtype=object)  # a false track: nothing to hit
+    real = [r for r, s in enumerate(flat) if s.trk["truth_id"] >= 0]
+    classes = dict.fromkeys(batteries[flat[r].battery].interceptor for r in real)
+    for name in classes:  # one batched flight per interceptor class (one or two)
+        rows = [r for r in real if batteries[flat[r].battery].interceptor == name]
+        res = _engage_rounds([flat[r] for r in rows], [owner[r][0] for r in rows],
+                             [streams[r] for r in rows], batteries, trajectories, name,
+                             options)
+        miss[rows], status[rows], t_int[rows] = res.miss_m, res.status, res.t_intercept_s
+    out: list[list[list[tuple]]] = [[[] for _ in draw_shots] for draw_shots in shots]
+    for r, (d, m) in enumerate(owner):
+        out[d][m].append((float(miss[r]), str(status[r]), float(t_int[r]), uniforms[r]))
+    return out
+
+
+def _engage_rounds(rounds: list[_Shot], draws: list[int], streams: list[np.random.Generator],
+                   batteries: list[Battery], trajectories: list[Trajectory], name: str,
+                   options: EngagementOptions):
+    """One :func:`~hyperdef.engagement.simulate.engage` of rounds of class ``name`` from
+    several draws: their truths joined (each distinct one once, objects offset), each
+    round with its own site, plan, feed rows and stream."""
+    parts: list[Trajectory] = []
+    base: dict[int, int] = {}
+    for d in draws:  # a few distinct truths (often one object shared by every draw)
+        tr = trajectories[d]
+        if id(tr) not in base:
+            base[id(tr)] = sum(p.n_objects for p in parts)
+            parts.append(tr)
+    joined = concat_trajectories(parts)
+    target = np.array([base[id(trajectories[d])] + s.trk["truth_id"]
+                       for s, d in zip(rounds, draws, strict=True)], dtype=np.int64)
+    windows = [s.window for s in rounds]
+    site = np.array([batteries[s.battery].site_lla for s in rounds])
+    launch = np.array([w.preferred_s for w in windows])
+    plan = (np.array([w.time_of_flight_s for w in windows]),
+            np.array([w.intercept_s - w.preferred_s for w in windows]),
+            np.array([w.pip_ecef_m for w in windows]).reshape(-1, 3))
+    sizes = [s.trk["t"].size for s in rounds]
+    feed = TrackFeed(t=np.concatenate([s.trk["t"] for s in rounds]),
+                     x=np.concatenate([s.trk["x"] for s in rounds]),
+                     offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+    return engage(INTERCEPTORS[name], joined, target_index=target, site_lla=site,
+                  t_launch_s=launch, options=options, rng=streams, track_feed=feed, plan=plan)
 
 
 def _open_windows(batteries: list[Battery], inventory: dict, windows: dict, trk: dict,
@@ -688,25 +885,6 @@ def _first_window(battery: Battery, trk: dict, step_s: float) -> LaunchWindow:
         return LaunchWindow(False, *(np.nan,) * 5, nan3, np.nan, np.nan, np.nan,
                             "unpredictable")
     return last
-
-
-def _fly(battery: Battery, trk: dict, window: LaunchWindow, rounds: int,
-         trajectory: Trajectory, rng: np.random.Generator, options: EngagementOptions):
-    """Fly ``rounds`` interceptors on a window; (miss, status, t_intercept) per round."""
-    if trk["truth_id"] < 0:  # a false track: the round finds nothing to hit
-        return [(np.nan, "no_target", np.nan)] * rounds
-    ic = INTERCEPTORS[battery.interceptor]
-    n = rounds
-    feed = TrackFeed(t=np.tile(trk["t"], n), x=np.tile(trk["x"], (n, 1)),
-                     offsets=np.arange(n + 1) * trk["t"].size)
-    tau = window.intercept_s - window.preferred_s
-    plan = (np.full(n, window.time_of_flight_s), np.full(n, tau),
-            np.repeat(window.pip_ecef_m[None], n, 0))
-    res = engage(ic, trajectory, target_index=np.full(n, trk["truth_id"]),
-                 site_lla=battery.site_lla, t_launch_s=window.preferred_s, options=options,
-                 rng=rng, track_feed=feed, plan=plan)
-    return list(zip(res.miss_m.tolist(), res.status.tolist(), res.t_intercept_s.tolist(),
-                    strict=True))
 
 
 def _refusal(b: Battery, tid: int, trk: dict, why: str) -> dict:

@@ -130,8 +130,16 @@ class InterceptorFlight:
         later = ends[ends > t_s + 1e-9]
         return float(later.min()) if later.size else np.inf
 
-    def drop_stages(self, t_s: float, idx: np.ndarray) -> None:
-        """Drop the inert mass of every stage whose burnout is at ``t_s``."""
+    def next_events_s(self, t_s: float | np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Each interceptor's next stage burnout after ``t_s``, s, shape (k,) (inf: none)."""
+        ends = self.t_launch[idx, None] + self.schedule.end_s[None, :]
+        t = np.asarray(t_s, dtype=float)
+        later = ends > (t[:, None] if t.ndim else t) + 1e-9
+        return np.where(later, ends, np.inf).min(axis=1)
+
+    def drop_stages(self, t_s: float | np.ndarray, idx: np.ndarray) -> None:
+        """Drop the inert mass of every stage whose burnout is at ``t_s`` (one time, or
+        one per interceptor)."""
         tau = t_s - self.t_launch[idx]
         hit = np.abs(tau[:, None] - self.schedule.end_s[None, :]) < 1e-9
         drop = hit @ self.schedule.drop_kg
@@ -239,17 +247,25 @@ class InterceptorFlight:
             dm = dm - np.where(held.thruster_divert & (m > self.dry_mass_kg), use, 0.0)
         return v, dv, dm
 
-    def step(self, idx: np.ndarray, h_s: float, held: Held) -> None:
-        """Advance interceptors ``idx`` by one RK4 step of ``h_s`` seconds.
+    def step(self, idx: np.ndarray, h_s: float | np.ndarray, held: Held) -> None:
+        """Advance interceptors ``idx`` by one RK4 step of ``h_s`` seconds (one length for
+        all, or one per interceptor, shape (k,)).
 
         The autopilot lag is not part of the RK4 state: with the command held over the
         step, the achieved acceleration is ``a_c + (a_0 - a_c) exp(-s/T)`` exactly, and
         RK4 evaluates it at its stage times. So a step longer than T (a coast) stays
-        stable, where integrating the stiff lag by RK4 would not.
+        stable, where integrating the stiff lag by RK4 would not. Every operation is
+        row by row, so an interceptor's step does not depend on the others stepped with it.
         """
         r0, v0, m0 = self.r[idx], self.v[idx], self.m[idx]
         a0 = self.a_lat[idx]
         cmd = held.accel_command
+        h = np.asarray(h_s, dtype=float)
+        if h.ndim:
+            if h.size and np.all(h == h[0]):  # one length after all: the same bits, faster
+                h_s = float(h[0])
+            else:  # one step length per row: (k, 1) against (k, 3), (k,) against (k,)
+                return self._step_rows(idx, h, held, r0, v0, m0, a0, cmd)
         half = 0.5 * h_s
         a_half = self._lateral(a0, cmd, half)
         k1 = self._derivative(r0, v0, m0, self._lateral(a0, cmd, 0.0), held)
@@ -267,6 +283,29 @@ class InterceptorFlight:
             m1 = np.where(held.thruster_divert, np.maximum(m1, self.dry_mass_kg), m1)
         self.m[idx] = m1
         self.a_lat[idx] = self._lateral(a0, cmd, h_s)
+
+    def _step_rows(self, idx, h, held: Held, r0, v0, m0, a0, cmd) -> None:
+        """:meth:`step` with a step length per row (the same arithmetic, row by row)."""
+        hc = h[:, None]
+        half_c = 0.5 * hc
+        half = 0.5 * h
+        a_half = self._lateral(a0, cmd, half_c)
+        k1 = self._derivative(r0, v0, m0, self._lateral(a0, cmd, 0.0), held)
+        k2 = self._derivative(r0 + half_c * k1[0], v0 + half_c * k1[1], m0 + half * k1[2],
+                              a_half, held)
+        k3 = self._derivative(r0 + half_c * k2[0], v0 + half_c * k2[1], m0 + half * k2[2],
+                              a_half, held)
+        k4 = self._derivative(r0 + hc * k3[0], v0 + hc * k3[1], m0 + h * k3[2],
+                              self._lateral(a0, cmd, hc), held)
+        sixth = h / 6.0
+        sixth_c = sixth[:, None]
+        self.r[idx] = r0 + sixth_c * (k1[0] + 2.0 * (k2[0] + k3[0]) + k4[0])
+        self.v[idx] = v0 + sixth_c * (k1[1] + 2.0 * (k2[1] + k3[1]) + k4[1])
+        m1 = m0 + sixth * (k1[2] + 2.0 * (k2[2] + k3[2]) + k4[2])
+        if self.interceptor.kill_vehicle.steering == "thrusters":
+            m1 = np.where(held.thruster_divert, np.maximum(m1, self.dry_mass_kg), m1)
+        self.m[idx] = m1
+        self.a_lat[idx] = self._lateral(a0, cmd, hc)
 
     def acceleration(self, idx: np.ndarray, held: Held) -> np.ndarray:
         """Current acceleration dv/dt of interceptors ``idx``, m/s^2, shape (k, 3)."""

@@ -300,6 +300,41 @@ def _propagate(y0: np.ndarray, aero: TargetAero, h_s: np.ndarray, n_steps: int,
     return out
 
 
+def _propagate_rows(y0: np.ndarray, aero: TargetAero, h_s: np.ndarray,
+                    n_steps: np.ndarray) -> np.ndarray:
+    """Classical RK4 from ``y0`` (n, 6), row i by ``n_steps[i]`` steps of ``h_s[i]``; the
+    final states, shape (n, 6). Each row's arithmetic is that of :func:`_propagate` on
+    the row alone: rows are ordered by their step count, and each step advances the
+    leading rows that still have steps to go (a slice, no gather)."""
+    order = np.argsort(-n_steps, kind="stable")
+    y = y0[order]
+    h_all = h_s[order]
+    count = n_steps[order]
+    parts = (aero.axial, aero.lift, aero.side, aero.mode, aero.q0_pa)
+    sorted_parts = [a[order] for a in parts]
+    tau_all = np.zeros(y0.shape[0])
+    k_max = int(count[0]) if count.size else 0
+    live = count.size
+    sub = None
+    for k in range(k_max):  # time steps; the rows with steps left advance together
+        n_live = int(np.count_nonzero(count > k))
+        if sub is None or n_live != live:
+            live = n_live
+            sub = TargetAero(*(a[:live] for a in sorted_parts), side_s=aero.side_s)
+            h_s_live = h_all[:live]
+            h = h_s_live[:, None]
+        yl, tau = y[:live], tau_all[:live]
+        k1 = _target_derivative(yl, sub, tau)
+        k2 = _target_derivative(yl + 0.5 * h * k1, sub, tau + 0.5 * h_s_live)
+        k3 = _target_derivative(yl + 0.5 * h * k2, sub, tau + 0.5 * h_s_live)
+        k4 = _target_derivative(yl + h * k3, sub, tau + h_s_live)
+        y[:live] = yl + (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4)
+        tau_all[:live] = tau + h_s_live
+    out = np.empty_like(y)
+    out[order] = y
+    return out
+
+
 def _step_for(aero: TargetAero, max_step_s: float | None) -> float:
     if max_step_s is not None:
         return float(max_step_s)
@@ -321,7 +356,9 @@ def predict_path(r: np.ndarray, v: np.ndarray, a: np.ndarray, dt_s: np.ndarray,
     velocity frame for a glider or a cruise missile, and a sideways acceleration (a turn,
     a weave) only for ``accel_horizon_s`` seconds: a manoeuvre seen now does not persist
     unchanged for minutes, and a weave averages out. Classical RK4, all rows together,
-    each in the same number of steps of at most :data:`PREDICT_STEP_S`.
+    each in its own number of equal steps of at most :data:`PREDICT_STEP_S` (the shorter
+    one where its drag is scaled with the air density), so a row's prediction does not
+    depend on the other rows.
 
     Parameters
     ----------
@@ -352,9 +389,13 @@ def predict_path(r: np.ndarray, v: np.ndarray, a: np.ndarray, dt_s: np.ndarray,
     aero = target_aero(r, v, a, accel_horizon_s=accel_horizon_s, accel_age_s=accel_age_s)
     if dt.size == 0:
         return np.empty((0, 3))
-    n_steps = max(int(np.ceil(float(np.max(dt)) / _step_for(aero, max_step_s))), 1)
+    if max_step_s is not None:
+        step = np.full(dt.size, float(max_step_s))
+    else:
+        step = np.where(aero.mode == _AERO_BALLISTIC, PREDICT_STEP_S[1], PREDICT_STEP_S[0])
+    n_steps = np.maximum(np.ceil(dt / step), 1.0).astype(np.int64)
     y0 = np.concatenate([r, v], axis=1).astype(float)
-    return _propagate(y0, aero, dt / n_steps, n_steps)[-1, :, :3]
+    return _propagate_rows(y0, aero, dt / n_steps, n_steps)[:, :3]
 
 
 def predict_path_samples(r: np.ndarray, v: np.ndarray, a: np.ndarray, t_s: np.ndarray,

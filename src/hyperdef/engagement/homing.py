@@ -133,8 +133,15 @@ def _p_and_q(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         powers = x[small][:, None] ** np.arange(_N_SERIES)
         p = np.array(p, copy=True)
         q = np.array(q, copy=True)
-        p[small] = powers @ _P_COEF
-        q[small] = powers @ _Q_COEF
+        # summed term by term in a fixed order, not by a matrix product: BLAS blocks and
+        # fuses by the number of rows, and a row's value must not depend on the others
+        p_small = powers[:, 0] * _P_COEF[0]
+        q_small = powers[:, 0] * _Q_COEF[0]
+        for k in range(1, _N_SERIES):  # 30 terms
+            p_small = p_small + powers[:, k] * _P_COEF[k]
+            q_small = q_small + powers[:, k] * _Q_COEF[k]
+        p[small] = p_small
+        q[small] = q_small
     return p, q
 
 

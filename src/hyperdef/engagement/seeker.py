@@ -43,7 +43,8 @@ def perpendicular_basis(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def measure_line_of_sight(u_true: np.ndarray, sigma_rad: float,
-                          rng: np.random.Generator) -> np.ndarray:
+                          rng: np.random.Generator | None, *,
+                          standard_normals: np.ndarray | None = None) -> np.ndarray:
     """Noisy line-of-sight unit vectors, shape (n, 3).
 
     Parameters
@@ -52,12 +53,18 @@ def measure_line_of_sight(u_true: np.ndarray, sigma_rad: float,
         True unit vectors from interceptor to target.
     sigma_rad : float
         Standard deviation of each of the two angle errors, rad.
-    rng : numpy.random.Generator
+    rng : numpy.random.Generator or None
+        Draws the errors (unused with ``standard_normals``).
+    standard_normals : ndarray, shape (n, 2), optional
+        Standard normal draws to scale into the two errors instead (e.g. one stream per
+        interceptor).
     """
     if sigma_rad <= 0.0:
         return u_true.copy()
     e1, e2 = perpendicular_basis(u_true)
-    noise = sigma_rad * rng.standard_normal((u_true.shape[0], 2))
+    if standard_normals is None:
+        standard_normals = rng.standard_normal((u_true.shape[0], 2))
+    noise = sigma_rad * standard_normals
     tilted = u_true + noise[:, :1] * e1 + noise[:, 1:] * e2
     return tilted / norm(tilted)[:, None]
 

@@ -2,7 +2,29 @@
 
 Each draw flies one interceptor of a class against one object of a threat
 :class:`~hyperdef.threats.trajectory.Trajectory` (both 3-DOF, both moving; the threat
-follows its recorded truth, interpolated). All draws advance together on one clock:
+follows its recorded truth, interpolated). A draw's record depends only on that draw,
+bit for bit, whatever other draws (other targets, launch times, sites) share the call:
+
+* **Step schedule**: every draw keeps its own clock. Its steps end on an absolute grid
+  of ticks ``k dt_terminal_s`` counted from the epoch: each terminal step at the next
+  tick, each midcourse step at the next multiple of ``dt_midcourse_s / dt_terminal_s``
+  ticks (a whole number, checked), and earlier at the draw's own events (launch, stage
+  burnout, end of flight). The terminal step is taken while the seeker tracks or the
+  time to go is under ``terminal_window_s`` plus one midcourse step. The batch loop
+  steps, in one vectorised pass, the draws whose clocks share the earliest time; draws
+  on the same grid fall into step, so K Monte Carlo draws of a shot cost about as many
+  loop iterations as one (``EngagementResult.iterations``; ``steps`` per draw).
+* **Random streams**: each draw has its own generator (``rng`` as a sequence of one
+  Generator per draw, or one Generator split into ``rng.spawn(n)``); its normals are
+  drawn in blocks into a per-draw buffer (:class:`ShotNormals`), so the noise of a
+  step is still one gather for all its draws.
+* Nothing is shared across rows: the target state is interpolated per draw on its own
+  object's samples (:meth:`~hyperdef.threats.trajectory.Trajectory.state_at`, exact
+  even for objects of a joined trajectory), the track feed is searched per draw, the
+  target is predicted on each row's own steps, and no reduction (a matrix product,
+  einsum) spans rows.
+
+The phases of a flight:
 
 * **Launch** (:func:`engage`): fire control picks the predicted intercept point (PIP)
   from the class's fly-out table: the earliest point of the target's path, inside the
@@ -41,6 +63,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,7 +101,7 @@ from hyperdef.engagement.seeker import (
     off_boresight_cos,
 )
 from hyperdef.errors import InputError
-from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
+from hyperdef.threats.trajectory import PHASE_CODE, Trajectory, segment_floor
 
 #: outcomes of one engagement
 STATUSES = ("hit", "miss", "seeker_never_acquired", "out_of_propellant", "out_of_envelope")
@@ -123,7 +146,9 @@ class EngagementOptions:
     nav_ratio : float
         Effective navigation ratio N' of ``pn`` and ``apn`` (> 0).
     dt_terminal_s, dt_midcourse_s : float
-        Integration (and guidance) step in the terminal and midcourse phases, s.
+        Integration (and guidance) step in the terminal and midcourse phases, s; the
+        midcourse step is a whole number of terminal steps (both end on one grid of
+        terminal steps from the epoch, module notes).
     terminal_window_s : float
         Time to go below which the terminal step is used even before lock-on, s.
     max_flight_time_s : float
@@ -177,6 +202,11 @@ def check_options(options: EngagementOptions) -> EngagementOptions:
             raise InputError(f"{name}: {value:g} must be a finite number >= 0")
     if not 0.0 <= options.los_filter_memory < 1.0:
         raise InputError(f"los_filter_memory: {options.los_filter_memory:g} outside [0, 1)")
+    ratio = options.dt_midcourse_s / options.dt_terminal_s
+    if round(ratio) < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio:
+        raise InputError(f"dt_midcourse_s: {options.dt_midcourse_s:g} must be a whole multiple "
+                         f"of dt_terminal_s ({options.dt_terminal_s:g}): both step sizes "
+                         "end on one grid of terminal steps")
     return options
 
 
@@ -202,6 +232,11 @@ class EngagementResult:
         Divert propellant burnt, kg (0 for aero steering).
     kill_radius_m : float
         Kill radius of the class: ``hit`` means miss <= kill radius.
+    steps : ndarray of int, shape (n,)
+        Integration steps each draw took (a work count: the same alone or in a batch).
+    iterations : int
+        Iterations of the batch loop, each stepping the draws whose clocks share the
+        earliest time (a work count of the whole call, STYLE 11: at most ``steps.sum()``).
     """
 
     target_index: np.ndarray
@@ -212,6 +247,8 @@ class EngagementResult:
     status: np.ndarray
     divert_used_kg: np.ndarray
     kill_radius_m: float
+    steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    iterations: int = 0
 
     @property
     def kill(self) -> np.ndarray:
@@ -293,19 +330,19 @@ class TrackFeed:
         """(t, r, v, a) of the newest estimate at or before ``t_s`` for each draw.
 
         With ``with_age``, also the age of the acceleration at ``t`` (half the baseline
-        it was differenced over), s.
+        it was differenced over), s. A draw's answer depends on its own rows only (not
+        on the other draws of the feed).
         """
-        span = float(np.max(self.t) - np.min(self.t)) + 1.0 if self.t.size else 1.0
-        owner = np.repeat(np.arange(self.offsets.size - 1), np.diff(self.offsets))
-        key = self.t + owner * span
-        j = np.searchsorted(key, t_s + draws * span, side="right") - 1
-        lo = self.offsets[draws]
-        j = np.maximum(j, lo)  # before the first estimate: the first one
+        draws = np.asarray(draws, dtype=np.int64)
+        lo, hi = self.offsets[draws], self.offsets[draws + 1]
+        key, span = _feed_key(self)
+        t_q = np.broadcast_to(np.asarray(t_s, dtype=float), draws.shape)
+        # before the first estimate: the first one
+        j = segment_floor(self.t, key, span, draws, lo, hi, t_q)
         # velocity difference over a long baseline: a track's velocity noise differenced
         # over one scan would swamp the target's acceleration
-        prev = np.searchsorted(key, self.t[j] - self.accel_baseline_s + draws * span,
-                               side="right") - 1
-        prev = np.clip(prev, lo, j)
+        prev = segment_floor(self.t, key, span, draws, lo, j + 1,
+                             self.t[j] - self.accel_baseline_s)
         dt = self.t[j] - self.t[prev]
         a = np.where((dt > 0)[:, None], (self.x[j, 3:] - self.x[prev, 3:])
                      / np.where(dt > 0, dt, 1.0)[:, None], 0.0)
@@ -314,9 +351,99 @@ class TrackFeed:
         return self.t[j], self.x[j, :3], self.x[j, 3:], a
 
 
+#: search keys of recently used track feeds (id -> (t array, key, span))
+_FEED_KEYS: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+
+
+def _feed_key(feed: TrackFeed) -> tuple[np.ndarray, float]:
+    """Feed times made globally sorted by adding the draw index times a span (cached)."""
+    cached = _FEED_KEYS.get(id(feed))
+    if cached is not None and cached[0] is feed.t:
+        return cached[1], cached[2]
+    span = float(np.max(feed.t) - np.min(feed.t)) + 1.0 if feed.t.size else 1.0
+    owner = np.repeat(np.arange(feed.offsets.size - 1), np.diff(feed.offsets))
+    key = feed.t + owner * span
+    if len(_FEED_KEYS) >= 8:
+        _FEED_KEYS.pop(next(iter(_FEED_KEYS)))
+    _FEED_KEYS[id(feed)] = (feed.t, key, span)
+    return key, span
+
+
+# --------------------------------------------------------------------------- random streams
+class ShotNormals:
+    """Standard normal draws of n shots, each from its own generator, drawn in blocks.
+
+    Shot i's draws are the stream of ``generators[i]`` in order, whatever the other
+    shots do: each shot holds a buffer of ``block`` normals and a cursor, and only the
+    shots whose buffer runs out are refilled (one generator call per shot per block), so
+    a step draws the noise of every shot in it with one gather.
+
+    Parameters
+    ----------
+    generators : sequence of numpy.random.Generator, length n
+    block : int
+        Normals drawn per refill.
+    """
+
+    def __init__(self, generators, block: int = 512):
+        self.generators = list(generators)
+        self.block = int(block)
+        n = len(self.generators)
+        self.buffer = np.empty((n, self.block))
+        self.cursor = np.full(n, self.block)  # empty: filled on first use
+
+    def take(self, idx: np.ndarray, k: int) -> np.ndarray:
+        """The next ``k`` normals of each shot ``idx`` (distinct), shape (len(idx), k)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        short = idx[self.cursor[idx] + k > self.block]
+        for i in short.tolist():  # a shot's refill comes once per block of its draws
+            left = self.block - int(self.cursor[i])
+            self.buffer[i, :left] = self.buffer[i, self.block - left:]
+            self.generators[i].standard_normal(out=self.buffer[i, left:])
+            self.cursor[i] = 0
+        pos = self.cursor[idx]
+        first = int(pos[0]) if pos.size else 0
+        if np.all(pos == first):  # shots in step: one slice of columns
+            out = self.buffer[idx, first:first + k]
+        else:
+            out = self.buffer[idx[:, None], pos[:, None] + np.arange(k)]
+        self.cursor[idx] = pos + k
+        return out
+
+
+def _shot_normals(rng, n: int, options: EngagementOptions) -> ShotNormals | None:
+    """The draws' noise streams (none with perfect information, which draws no noise)."""
+    if rng is None:
+        if not options.ideal:
+            raise InputError("rng: a numpy.random.Generator (or one per draw) is needed "
+                             "unless options.ideal")
+        return None
+    if options.ideal:
+        if not isinstance(rng, np.random.Generator):
+            shot_generators(rng, n)  # still checked
+        return None
+    return ShotNormals(shot_generators(rng, n))
+
+
+def shot_generators(rng, n: int) -> list[np.random.Generator]:
+    """One generator per shot: ``rng`` itself when it is a sequence of n generators, else
+    ``rng.spawn(n)`` of one generator (shot i then gets the i-th child)."""
+    if isinstance(rng, np.random.Generator):
+        return rng.spawn(n)
+    streams = list(rng)
+    if len(streams) != n:
+        raise InputError(f"rng: {len(streams)} generators given for {n} shots "
+                         "(one per shot, or one Generator)")
+    for k, g in enumerate(streams):
+        if not isinstance(g, np.random.Generator):
+            raise InputError(f"rng[{k}]: expected a numpy.random.Generator, got "
+                             f"{type(g).__name__}")
+    return streams
+
+
 # --------------------------------------------------------------------------- closest approach
 def closest_approach_in_step(p0: np.ndarray, v0: np.ndarray, p1: np.ndarray, v1: np.ndarray,
-                             h_s: float) -> tuple[np.ndarray, np.ndarray]:
+                             h_s: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Minimum distance of the cubic Hermite relative path over one step.
 
     Parameters
@@ -325,8 +452,8 @@ def closest_approach_in_step(p0: np.ndarray, v0: np.ndarray, p1: np.ndarray, v1:
         Relative position at the start and end of the step, m.
     v0, v1 : ndarray, shape (n, 3)
         Relative velocity there, m/s.
-    h_s : float
-        Step length, s.
+    h_s : float or ndarray, shape (n,)
+        Step length (of each row), s.
 
     Returns
     -------
@@ -335,8 +462,10 @@ def closest_approach_in_step(p0: np.ndarray, v0: np.ndarray, p1: np.ndarray, v1:
     s : ndarray, shape (n,)
         Fraction of the step at which it occurs, in [0, 1].
     """
-    m0 = v0 * h_s
-    m1 = v1 * h_s
+    h = np.asarray(h_s, dtype=float)
+    h = h[:, None] if h.ndim else h
+    m0 = v0 * h
+    m1 = v1 * h
     # p(s) = c0 + c1 s + c2 s^2 + c3 s^3
     c0, c1 = p0, m0
     c2 = -3.0 * p0 - 2.0 * m0 + 3.0 * p1 - m1
@@ -344,7 +473,9 @@ def closest_approach_in_step(p0: np.ndarray, v0: np.ndarray, p1: np.ndarray, v1:
     grid = np.linspace(0.0, 1.0, 33)
     pts = (c0[:, None] + c1[:, None] * grid[None, :, None]
            + c2[:, None] * grid[None, :, None] ** 2 + c3[:, None] * grid[None, :, None] ** 3)
-    s = grid[np.argmin(np.einsum("nkj,nkj->nk", pts, pts), axis=1)]
+    # |p|^2 by component, not einsum: a row's sum must not depend on the batch's layout
+    d2 = pts[..., 0] * pts[..., 0] + pts[..., 1] * pts[..., 1] + pts[..., 2] * pts[..., 2]
+    s = grid[np.argmin(d2, axis=1)]
     for _ in range(4):  # Newton on d|p|^2/ds = 2 p.p' = 0
         p = c0 + c1 * s[:, None] + c2 * (s * s)[:, None] + c3 * (s**3)[:, None]
         dp = c1 + 2.0 * c2 * s[:, None] + 3.0 * c3 * (s * s)[:, None]
@@ -359,21 +490,35 @@ def closest_approach_in_step(p0: np.ndarray, v0: np.ndarray, p1: np.ndarray, v1:
     return np.minimum(miss, ends), s
 
 
+def step_ticks(options: EngagementOptions) -> int:
+    """Midcourse step in terminal steps (ticks): ``dt_midcourse_s / dt_terminal_s``."""
+    return int(round(options.dt_midcourse_s / options.dt_terminal_s))
+
+
 # --------------------------------------------------------------------------- the run
 class _Run:
-    """State of one batched engagement run (internal)."""
+    """State of one batched engagement run (internal).
+
+    Every shot keeps its own clock (``clock``); :meth:`step` advances the shots whose
+    clock is the earliest, each by its own step (module notes), so a shot's flight
+    depends only on its own state and random stream, never on the other shots.
+    """
 
     def __init__(self, interceptor: InterceptorClass, trajectory: Trajectory,
-                 target_index: np.ndarray, flight: InterceptorFlight, t_start_s: float,
-                 options: EngagementOptions, rng: np.random.Generator, flying: np.ndarray):
+                 target_index: np.ndarray, flight: InterceptorFlight,
+                 options: EngagementOptions, normals: ShotNormals | None,
+                 flying: np.ndarray, t_begin_s: np.ndarray):
         self.ic = interceptor
         self.traj = trajectory
         self.obj = target_index
         self.flight = flight
         self.opt = options
-        self.rng = rng
+        self.normals = normals
         n = target_index.size
-        self.t = float(t_start_s)
+        #: the time of the shots being stepped (they share it)
+        self.t = math.nan
+        self.t_begin = np.asarray(t_begin_s, dtype=float).copy()
+        self.clock = self.t_begin.copy()
         self.active = flying.copy()
         self.acquired = np.zeros(n, dtype=bool)
         self.t_acquire = np.full(n, np.nan)
@@ -392,42 +537,62 @@ class _Run:
         self._pred_key = np.full((n, 2), np.nan)
         self._pred = np.zeros((n, 3))
         self.next_uplink = np.full(n, -np.inf)
-        self.t_end = np.where(flying, flight.t_launch + options.max_flight_time_s, -np.inf)
+        self.t_end = np.where(flying, self.t_begin + options.max_flight_time_s, -np.inf)
         self.t_pip = np.full(n, np.nan)
         self.pip = np.full((n, 3), np.nan)
-        self.t_begin = flight.t_launch.copy()
-        self._target_cache = None
-        self._objects: np.ndarray | None = None
-        self._lookup: np.ndarray | None = None
+        #: each shot's true target state and the time it is for
+        self._tgt_t = np.full(n, np.nan)
+        self._tgt = np.zeros((3, n, 3))
+        #: the run's objects, and each one's place among them
+        self._objects = np.unique(target_index)
+        self._lookup = np.full(trajectory.n_objects, -1)
+        self._lookup[self._objects] = np.arange(self._objects.size)
         #: recompute the PIP time for the coasting vehicle (no fly-out plan to keep)
         self.replan = False
         #: fire-control track states to uplink instead of noisy truth (optional)
         self.feed: TrackFeed | None = None
+        self._ticks = step_ticks(options)
+        #: loop iterations (each steps the shots of one time) and steps of each shot
+        self.iterations = 0
+        self.steps = np.zeros(n, dtype=np.int64)
 
     # ---------------------------------------------------------------- target knowledge
-    def _target(self, idx: np.ndarray, t_s: float):
-        """True target state of draws ``idx`` at the common time ``t_s``.
+    def _target(self, idx: np.ndarray, sel, t_s: float):
+        """True target state of shots ``idx`` (``sel``: the same, maybe a slice) at ``t_s``.
 
-        Draws share the clock, so the state depends only on the object: it is
-        interpolated once per distinct object (and per time, cached) and gathered.
+        Each shot keeps the state of its last step's end, which is where its next step
+        begins; only the others are interpolated.
         """
-        if self._objects is None:  # the run's objects, found once
-            self._objects = np.unique(self.obj)
-            self._lookup = np.full(self.traj.n_objects, -1)
-            self._lookup[self._objects] = np.arange(self._objects.size)
-        if self._target_cache is None or self._target_cache[0] != t_s:
-            self._target_cache = (t_s, *self.traj.state_at(self._objects, t_s))
-        _, r, v, a = self._target_cache
-        if self._objects.size == 1:  # one target for every draw: broadcast, no gather
-            n = self.obj[idx].size
-            return (np.broadcast_to(r[0], (n, 3)), np.broadcast_to(v[0], (n, 3)),
-                    np.broadcast_to(a[0], (n, 3)))
-        k = self._lookup[self.obj[idx]]
-        return r[k], v[k], a[k]
+        fresh = self._tgt_t[sel] != t_s
+        if fresh.any():
+            need = idx[fresh]
+            self._tgt_t[need] = t_s
+            self._tgt[:, need] = self._states(self.obj[need], np.full(need.size, t_s))
+        return self._tgt[0, sel], self._tgt[1, sel], self._tgt[2, sel]
 
-    def _uplink(self, idx: np.ndarray, sel: slice | np.ndarray | None = None) -> None:
-        """Refresh the target estimate of draws ``idx`` whose uplink is due."""
-        due = idx[self.t >= self.next_uplink[idx if sel is None else sel] - 1e-9]
+    def _target_each(self, idx: np.ndarray, sel, t_s: np.ndarray):
+        """True target state of shots ``idx`` at their own times ``t_s`` (kept)."""
+        state = self._states(self.obj[sel], t_s)
+        self._tgt_t[sel] = t_s
+        self._tgt[:, sel] = state
+        return state
+
+    def _states(self, obj: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+        """Target states (3, k, 3) of objects at times; where many shots share one time
+        and a few objects, each object is interpolated once and gathered (a row's value
+        is the same either way: ``Trajectory.state_at`` works row by row)."""
+        if obj.size >= 4 * self._objects.size and np.all(t_s == t_s[0]):
+            state = np.stack(self.traj.state_at(self._objects, float(t_s[0])))
+            return state[:, self._lookup[obj]]
+        return np.stack(self.traj.state_at(obj, t_s))
+
+    def _noise(self, idx: np.ndarray, k: int) -> np.ndarray:
+        """The next ``k`` standard normals of each shot ``idx``, shape (len(idx), k)."""
+        return self.normals.take(idx, k)
+
+    def _uplink(self, idx: np.ndarray, sel) -> None:
+        """Refresh the target estimate of shots ``idx`` whose uplink is due."""
+        due = idx[self.t >= self.next_uplink[sel] - 1e-9]
         if due.size == 0:
             return
         up = self.opt.uplink
@@ -439,8 +604,9 @@ class _Run:
         else:
             r, v, a = self.traj.state_at(self.obj[due], t_meas)
             if not self.opt.ideal:
-                r = r + up.position_sigma_m * self.rng.standard_normal(r.shape)
-                v = v + up.velocity_sigma_m_s * self.rng.standard_normal(v.shape)
+                noise = self._noise(due, 6)
+                r = r + up.position_sigma_m * noise[:, :3]
+                v = v + up.velocity_sigma_m_s * noise[:, 3:]
         self.est_t[due] = t_meas
         self.est_r[due], self.est_v[due], self.est_a[due] = r, v, a
         self.est_age[due] = age
@@ -450,23 +616,37 @@ class _Run:
     def _estimate(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Target position and velocity estimated for now (uplinked, predicted forward)."""
         if self.opt.ideal:
-            r, v, _ = self._target(idx, self.t)
+            r, v, _ = self._target(idx, idx, self.t)
             return r, v
         dt = (self.t - self.est_t[idx])[:, None]
         a = self.est_a[idx]
         return self.est_r[idx] + self.est_v[idx] * dt + 0.5 * a * dt * dt, self.est_v[idx] + a * dt
 
     # ---------------------------------------------------------------- one step
+    def _tick(self, t_s: float) -> int:
+        """Index k of the last tick ``k dt_terminal_s`` at or before ``t_s`` (1 ns slack:
+        a step never ends a hair before a tick)."""
+        dt = self.opt.dt_terminal_s
+        k = math.floor((t_s + 1e-9) / dt)
+        while (k + 1) * dt <= t_s + 1e-9:
+            k += 1
+        while k * dt > t_s + 1e-9:
+            k -= 1
+        return k
+
     def step(self) -> None:
-        fl, opt, t = self.flight, self.opt, self.t
-        waiting = self.active & (self.t_begin > t + 1e-9)
-        idx = np.flatnonzero(self.active & ~waiting)
-        if idx.size == 0:  # every remaining draw waits for its start
-            self.t = float(np.min(self.t_begin[waiting]))
-            return
-        # a slice gathers and scatters 15x faster than an index array of every draw
+        """Advance the shots of the earliest clock by one step each."""
+        fl, opt = self.flight, self.opt
+        live = np.flatnonzero(self.active)
+        clock = self.clock[live]
+        t = float(clock.min())
+        idx = live[clock == t]
+        self.t = t
+        self.iterations += 1
+        # a slice gathers and scatters 15x faster than an index array of every shot
         sel = slice(None) if idx.size == self.obj.size else idx
-        r_t, v_t, a_t = self._target(sel, t)
+        self.steps[sel] += 1
+        r_t, v_t, a_t = self._target(idx, sel, t)
         r_m, v_m = fl.r[sel], fl.v[sel]
         rel, vrel = r_t - r_m, v_t - v_m
         rng_m = norm(rel)
@@ -493,41 +673,46 @@ class _Run:
                     a_t[tracking] - env[tracking], tgo_now[tracking])
         command = limit_lateral(command, v_m, fl.available_accel(t, sel))
 
-        h = opt.dt_midcourse_s
-        if np.any(tracking | (tgo_now < opt.terminal_window_s + opt.dt_midcourse_s)):
-            h = opt.dt_terminal_s
-        next_launch = float(np.min(self.t_begin[waiting], initial=np.inf))
-        event = fl.next_event_s(t, sel)
-        h = min(h, event - t, float(np.max(self.t_end[sel])) - t, next_launch - t)
-        h = max(h, 1e-6)
+        # each shot's step ends at the next tick of its own grid (terminal: every tick,
+        # midcourse: every `_ticks` ticks, both counted from the epoch), or earlier at its
+        # own stage burnout or end of flight
+        k = self._tick(t)
+        dt, m = opt.dt_terminal_s, self._ticks
+        terminal = tracking | (tgo_now < opt.terminal_window_s + opt.dt_midcourse_s)
+        grid = np.where(terminal, (k + 1) * dt, (k // m + 1) * m * dt)
+        event = fl.next_events_s(t, sel)
+        t1 = np.minimum(np.minimum(grid, event), self.t_end[sel])
+        t1 = np.maximum(t1, t + 1e-6)
+        h = t1 - t
         fl.step(sel, h, fl.held(t, sel, command))
-        self.t = t = t + h
-        if t >= event - 1e-9:  # a stage burned out on this step's end
-            fl.drop_stages(t, sel)
+        self.clock[sel] = t1
+        burnt = t1 >= event - 1e-9  # a stage burned out on this step's end
+        if burnt.any():
+            fl.drop_stages(t1[burnt], idx[burnt])
 
-        r_t1, v_t1, _ = self._target(sel, t)
+        r_t1, v_t1, _ = self._target_each(idx, sel, t1)
         r_m1 = fl.r[sel]
         rel1, vrel1 = r_t1 - r_m1, v_t1 - fl.v[sel]
         closing_before = dot(rel, vrel) < 0.0
         opening_after = dot(rel1, vrel1) >= 0.0
         crossing = closing_before & opening_after
-        self._track_minimum(idx, sel, rng_m, t - h)
+        self._track_minimum(idx, sel, rng_m, t)
         accept = np.zeros(idx.size, dtype=bool)
         if crossing.any():
             c = np.flatnonzero(crossing)
-            miss, s = closest_approach_in_step(rel[c], vrel[c], rel1[c], vrel1[c], h)
+            miss, s = closest_approach_in_step(rel[c], vrel[c], rel1[c], vrel1[c], h[c])
             # a range minimum counts as the intercept once the seeker holds the target,
             # when it is close, or near the planned intercept time; a far pass earlier
             # (a target flying under a lofted interceptor) is not the end of the flight
-            late = ~(t < self.t_pip[idx[c]] - _PLAN_SLACK_S)
-            ok = (fl.separated(t, idx[c]) & (self.acquired[idx[c]] | late)) | (
+            late = ~(t1[c] < self.t_pip[idx[c]] - _PLAN_SLACK_S)
+            ok = (fl.separated(t1[c], idx[c]) & (self.acquired[idx[c]] | late)) | (
                 miss < _EARLY_MINIMUM_M)
             accept[c[ok]] = True
-            self._finish_intercept(idx[c[ok]], miss[ok], (t - h) + s[ok] * h)
+            self._finish_intercept(idx[c[ok]], miss[ok], t + s[ok] * h[c[ok]], t1[c[ok]])
         # the interceptor came back to the ground, or ran out of time
         alt = approx_altitude_m(r_m1)
         crashed = (alt < -100.0) & ~accept
-        timed_out = (t >= self.t_end[sel] - 1e-9) & ~accept
+        timed_out = (t1 >= self.t_end[sel] - 1e-9) & ~accept
         if np.any(crashed | timed_out):
             self._finish_without_intercept(idx[crashed | timed_out])
 
@@ -572,9 +757,9 @@ class _Run:
 
     def _predict(self, idx, t_s) -> np.ndarray:
         """Target position predicted from the current estimate to times ``t_s``
-        (:func:`~hyperdef.engagement.guidance.predict_path`).
+        (:func:`~hyperdef.engagement.guidance.predict_path`, each row on its own steps).
 
-        A draw's prediction changes only when a new estimate arrives or the time asked
+        A shot's prediction changes only when a new estimate arrives or the time asked
         for moves, so it is kept and flown again only then (the uplink is slower than
         the guidance step)."""
         if self.opt.ideal:
@@ -591,18 +776,19 @@ class _Run:
         return self._pred[idx]
 
     def _terminal(self, idx, sel, u_true, rng_m, range_rate, a_target_rel, tgo) -> np.ndarray:
-        """Homing command of draws ``idx`` (``sel``: the same draws, maybe as a slice)."""
+        """Homing command of shots ``idx`` (``sel``: the same shots, maybe as a slice)."""
         opt = self.opt
         newly = ~self.acquired[sel]
         if newly.any():
             self.acquired[idx[newly]] = True
             self.t_acquire[idx[newly]] = self.t
         if opt.ideal or self.ic.seeker.angle_noise_rad == 0.0:
-            r_t, v_t, _ = self._target(sel, self.t)
+            r_t, v_t, _ = self._target(idx, sel, self.t)
             rel = r_t - self.flight.r[sel]
             vrel = v_t - self.flight.v[sel]
         else:
-            u_meas = measure_line_of_sight(u_true, self.ic.seeker.angle_noise_rad, self.rng)
+            u_meas = measure_line_of_sight(u_true, self.ic.seeker.angle_noise_rad, None,
+                                           standard_normals=self._noise(idx, 2))
             start = ~self.los.started[sel]
             if start.any():
                 self.los.start(idx[start], u_meas[start], np.zeros((int(start.sum()), 3)))
@@ -612,8 +798,7 @@ class _Run:
             vrel = range_rate[:, None] * u + rng_m[:, None] * perpendicular(u_rate, u)
         a_target = a_target_rel
         if opt.target_accel_sigma_m_s2 > 0.0 and not opt.ideal:
-            a_target = a_target + opt.target_accel_sigma_m_s2 * self.rng.standard_normal(
-                a_target.shape)
+            a_target = a_target + opt.target_accel_sigma_m_s2 * self._noise(idx, 3)
         return terminal_command(opt.law, opt.nav_ratio, self.ic.time_constant_s, rel, vrel,
                                 a_target, self.flight.a_lat[sel], tgo)
 
@@ -622,13 +807,13 @@ class _Run:
         self.min_range[idx[closer]] = rng_m[closer]
         self.t_min_range[idx[closer]] = t
 
-    def _finish_intercept(self, idx, miss, t_ca) -> None:
+    def _finish_intercept(self, idx, miss, t_ca, t_now) -> None:
         if idx.size == 0:
             return
         self.miss[idx] = miss
         self.t_ca[idx] = t_ca
         hit = miss <= self.ic.kill_vehicle.kill_radius_m
-        empty = self.flight.out_of_propellant(self.t, idx)
+        empty = self.flight.out_of_propellant(t_now, idx)
         status = np.where(hit, "hit", np.where(~self.acquired[idx], "seeker_never_acquired",
                                                np.where(empty, "out_of_propellant", "miss")))
         self.status[idx] = status
@@ -661,6 +846,8 @@ class _Run:
             status=self.status.astype(str),
             divert_used_kg=used,
             kill_radius_m=self.ic.kill_vehicle.kill_radius_m,
+            steps=self.steps.copy(),
+            iterations=self.iterations,
         )
 
 
@@ -679,10 +866,8 @@ UNPREDICTABLE_PHASES = (PHASE_CODE["boost"], PHASE_CODE["pullout"])
 
 def _unpredictable(trajectory: Trajectory, obj: np.ndarray, t_s: np.ndarray) -> np.ndarray:
     """True where the object is in one of :data:`UNPREDICTABLE_PHASES` at the given times."""
-    key = trajectory._time_key()
-    span = trajectory._key_span()
-    j = np.searchsorted(key, t_s + obj * span, side="right") - 1
-    j = np.clip(j, trajectory.offsets[obj], trajectory.offsets[obj + 1] - 1)
+    j = segment_floor(trajectory.t, trajectory._time_key(), trajectory._key_span(), obj,
+                      trajectory.offsets[obj], trajectory.offsets[obj + 1], t_s)
     return np.isin(trajectory.phase[j], UNPREDICTABLE_PHASES)
 
 
@@ -735,7 +920,8 @@ def choose_intercept(table: FlyoutTable, trajectory: Trajectory, target_index: n
 
 def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_index=0,
            site_lla: np.ndarray, t_launch_s, options: EngagementOptions = EngagementOptions(),
-           rng: np.random.Generator | None = None, n_draws: int | None = None,
+           rng: np.random.Generator | Sequence[np.random.Generator] | None = None,
+           n_draws: int | None = None,
            track_feed: TrackFeed | None = None,
            plan: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
            ) -> EngagementResult:
@@ -755,8 +941,13 @@ def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_inde
         time of flight to the PIP equals the target's time to it, so the actual launch
         (``EngagementResult.t_launch_s``) may be later.
     options : EngagementOptions
-    rng : numpy.random.Generator, optional
-        Source of the seeker and uplink noise; required unless ``options.ideal``.
+    rng : numpy.random.Generator or sequence of n Generators, optional
+        Source of the seeker and uplink noise; required unless ``options.ideal``. A
+        sequence gives each draw its own stream: then every record of a draw depends
+        only on that draw (its target, site, launch, plan, feed rows and generator),
+        bit for bit, whatever other draws share the call. One Generator is split into
+        ``rng.spawn(n)``, one child per draw in order, so a draw's record then also
+        depends on its position in the call (and on how often ``rng`` spawned before).
     n_draws : int, optional
         Number of draws when every argument is a scalar.
     track_feed : TrackFeed, optional
@@ -775,13 +966,12 @@ def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_inde
     check_options(options)
     sizes = [np.size(target_index), np.size(t_launch_s), np.size(site_lla) // 3, n_draws or 1]
     n = int(max(sizes))
+    if n == 1 and rng is not None and not isinstance(rng, np.random.Generator):
+        n = max(len(rng), 1)  # every other argument a scalar: one draw per generator
     obj = _check_targets(trajectory, target_index, n)
     t_launch = np.broadcast_to(np.asarray(t_launch_s, dtype=float), (n,)).copy()
     site = np.broadcast_to(np.asarray(site_lla, dtype=float), (n, 3)).copy()
-    if rng is None:
-        if not options.ideal:
-            raise InputError("rng: a numpy.random.Generator is needed unless options.ideal")
-        rng = np.random.default_rng(0)
+    normals = _shot_normals(rng, n, options)
     table = flyout_table(interceptor)
     if plan is None:
         tof, tau, pip = choose_intercept(
@@ -801,11 +991,12 @@ def engage(interceptor: InterceptorClass, trajectory: Trajectory, *, target_inde
     azimuth = initial_bearing_rad(site[:, 0], site[:, 1], pip_lla[:, 0], pip_lla[:, 1])
     enu = np.stack((np.cos(elevation) * np.sin(azimuth), np.cos(elevation) * np.cos(azimuth),
                     np.sin(elevation)), axis=-1)
-    v0 = LAUNCH_SPEED_M_S * np.einsum("nj,nji->ni", enu, enu_rotation(site))
+    rot = enu_rotation(site)  # rows e, n, u in ECEF; written out, no einsum (one row's sum)
+    v0 = LAUNCH_SPEED_M_S * (enu[:, 0:1] * rot[:, 0] + enu[:, 1:2] * rot[:, 1]
+                             + enu[:, 2:3] * rot[:, 2])
     flight = InterceptorFlight(interceptor, lla_to_ecef(site), v0,
                                np.full(n, interceptor.launch_mass_kg), t_launch)
-    start = float(np.min(t_launch))
-    run = _Run(interceptor, trajectory, obj, flight, start, options, rng, flying)
+    run = _Run(interceptor, trajectory, obj, flight, options, normals, flying, t_launch)
     run.t_pip = t_launch + tof
     run.pip = pip
     run.feed = track_feed
@@ -872,13 +1063,14 @@ def terminal_start(trajectory: Trajectory, target_index, t_start_s, *,
 def engage_terminal(interceptor: InterceptorClass, trajectory: Trajectory, *, target_index=0,
                     t_start_s, r_ecef_m: np.ndarray, v_ecef_m_s: np.ndarray,
                     options: EngagementOptions = EngagementOptions(),
-                    rng: np.random.Generator | None = None) -> EngagementResult:
+                    rng: np.random.Generator | Sequence[np.random.Generator] | None = None
+                    ) -> EngagementResult:
     """Terminal homing of separated kill vehicles from given states.
 
     The kill vehicles start at ``t_start_s`` (one time, or one per draw) with full divert
     propellant and the seeker looking; the uplink supplies range and range rate.
     Statuses and records are as in :func:`engage`; ``t_launch_s`` of the result holds
-    the start times.
+    the start times; ``rng`` is as there (one Generator, split per draw, or one per draw).
     """
     check_interceptor(interceptor)
     check_options(options)
@@ -888,18 +1080,12 @@ def engage_terminal(interceptor: InterceptorClass, trajectory: Trajectory, *, ta
     t_start = np.broadcast_to(np.asarray(t_start_s, dtype=float), (n,)).copy()
     if not np.all(np.isfinite(t_start)):
         raise InputError("t_start_s: must be finite")
-    if rng is None:
-        if not options.ideal:
-            raise InputError("rng: a numpy.random.Generator is needed unless options.ideal")
-        rng = np.random.default_rng(0)
+    normals = _shot_normals(rng, n, options)
     flight = InterceptorFlight(interceptor, r0, np.asarray(v_ecef_m_s, float).reshape(n, 3),
                                np.full(n, interceptor.kill_vehicle.mass_kg),
                                t_start - interceptor.burnout_time_s)
-    t0 = float(np.min(t_start))
-    run = _Run(interceptor, trajectory, obj, flight, t0, options, rng, np.ones(n, dtype=bool))
-    run.t_begin = t_start
-    run.t_end = t_start + options.max_flight_time_s
-    run.t = float(np.min(t_start))
+    run = _Run(interceptor, trajectory, obj, flight, options, normals, np.ones(n, dtype=bool),
+               t_start)
     # the starting PIP: where the target is when the coasting vehicle gets there
     r_t, v_t, _ = trajectory.state_at(obj, t_start)
     rel, vrel = r_t - flight.r, v_t - flight.v

@@ -27,7 +27,8 @@ ISP_DISPERSION = 0.01
 #: default integration steps, s
 DEFAULT_DT_S = {"hgv": 0.5, "hcm": 0.25, "ballistic": 0.5}
 
-__all__ = ["fly", "Trajectory", "THREAT_KINDS", "MANEUVERS", "PHASES", "DEFAULT_DT_S"]
+__all__ = ["fly", "draw_isp_scale", "Trajectory", "THREAT_KINDS", "MANEUVERS", "PHASES",
+           "DEFAULT_DT_S"]
 
 
 def _lla_batch(value, name: str) -> np.ndarray:
@@ -95,6 +96,12 @@ def guidance_settings(kind: str, overrides: Mapping[str, float],
     return replace(cls(), **values)
 
 
+def draw_isp_scale(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Booster specific-impulse factors of ``n`` vehicles: ``1 + ISP_DISPERSION N(0, 1)``,
+    clipped to [0.9, 1.1] (what :func:`fly` draws from its ``rng``)."""
+    return np.clip(1.0 + ISP_DISPERSION * rng.standard_normal(n), 0.9, 1.1)
+
+
 def fly(
     kind: str,
     launch_lla: np.ndarray | Sequence[float],
@@ -107,6 +114,7 @@ def fly(
     dt_s: float | None = None,
     record_dt_s: float = 1.0,
     guidance: Mapping[str, float] | None = None,
+    isp_scale: np.ndarray | None = None,
 ) -> Trajectory:
     """Fly a batch of threats of one kind from launch to impact.
 
@@ -135,6 +143,11 @@ def fly(
     guidance : mapping, optional
         Overrides of the kind's guidance settings (:func:`guidance_settings`), e.g.
         ``{"weave_period_s": 90, "weave_amplitude_deg": 30}`` for a glider.
+    isp_scale : ndarray, shape (B,), optional
+        The booster specific-impulse factors themselves, instead of drawing them from
+        ``rng`` (:func:`draw_isp_scale`): a campaign draws each run's factors from that
+        run's own stream and flies the vehicles of many runs in one batch. Not with
+        ``rng``.
 
     Returns
     -------
@@ -177,11 +190,16 @@ def fly(
     for name, value in (("dt_s", dt_s), ("record_dt_s", record_dt_s), ("mass_kg", mass_kg)):
         if value is not None and not (np.isfinite(value) and value > 0):
             raise InputError(f"{name}: {value} must be a positive number")
-    isp_scale = (
-        np.ones(n)
-        if rng is None
-        else np.clip(1.0 + ISP_DISPERSION * rng.standard_normal(n), 0.9, 1.1)
-    )
+    if isp_scale is not None:
+        if rng is not None:
+            raise InputError("isp_scale: give either rng or isp_scale, not both")
+        isp_scale = np.asarray(isp_scale, dtype=float)
+        if isp_scale.shape != (n,) or not np.all((isp_scale >= 0.9) & (isp_scale <= 1.1)):
+            raise InputError(f"isp_scale: expected {n} factors in [0.9, 1.1]")
+    elif rng is None:
+        isp_scale = np.ones(n)
+    else:
+        isp_scale = draw_isp_scale(rng, n)
 
     vehicle = {"hgv": CAV_H, "hcm": HCM_CRUISER, "ballistic": MRBM_RV}[kind]
     if mass_kg is not None:

@@ -25,6 +25,35 @@ PHASE_CODE = {name: i for i, name in enumerate(PHASES)}
 _KEY_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
+def segment_floor(times: np.ndarray, key: np.ndarray, span: float, group: np.ndarray,
+                  start: np.ndarray, stop: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """Last row of each query's own segment at or before its time (its first row if none).
+
+    Rows ``start[i]:stop[i]`` of ``times`` (increasing inside each segment) belong to
+    query i. The sorted ``key = times + group * span`` finds the row in one search; its
+    rounding (the group offset adds a large number to every time) can put a time an ulp
+    away from a sample on the wrong side of it, so the row is then corrected against the
+    segment's own times. The answer therefore depends only on the query's own segment,
+    not on which other segments share the arrays (or how far down the key they sit).
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+        The largest ``j`` in ``[start, stop - 1]`` with ``times[j] <= t_s``, else ``start``.
+    """
+    t_s = np.broadcast_to(np.asarray(t_s, dtype=float), np.shape(group))
+    last = np.maximum(stop - 1, start)
+    j = np.searchsorted(key, t_s + group * span, side="right") - 1
+    j = np.clip(j, start, last)
+    while True:  # off by a row or two at most
+        down = (j > start) & (times[j] > t_s)
+        up = (j < last) & (times[np.minimum(j + 1, last)] <= t_s)
+        if not (down.any() or up.any()):
+            return j
+        j = j - down + up
+
+
+
 @dataclass(frozen=True, slots=True)
 class Trajectory:
     """Sampled truth of B objects.
@@ -139,10 +168,7 @@ class Trajectory:
         tq = np.broadcast_to(np.asarray(t_s, dtype=float), obj.shape)
         starts = self.offsets[obj]
         ends = self.offsets[obj + 1] - 1
-        key_span = self._key_span()
-        key = self._time_key()
-        j = np.searchsorted(key, tq + obj * key_span, side="right") - 1
-        j = np.clip(j, starts, np.maximum(ends - 1, starts))
+        j = segment_floor(self.t, self._time_key(), self._key_span(), obj, starts, ends, tq)
         j1 = np.minimum(j + 1, ends)
         t0 = self.t[j]
         h = self.t[j1] - t0
@@ -307,6 +333,31 @@ def trajectory_from_table(table: pa.Table) -> Trajectory:
         aim_lla=lla[last],
         status=np.full(ids.size, "unknown", dtype=object),
     )
+
+
+def select_objects(trajectory: Trajectory, objects: np.ndarray | slice) -> Trajectory:
+    """The objects ``objects`` of a trajectory (in the order given), numbered from 0.
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+    objects : ndarray of int or slice
+        Object indices of ``trajectory``.
+    """
+    index = np.arange(trajectory.n_objects)[objects]
+    lengths = np.diff(trajectory.offsets)[index]
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(trajectory.offsets.dtype)
+    if index.size and np.all(np.diff(index) == 1):  # a run of objects: one slice
+        rows = slice(int(trajectory.offsets[index[0]]), int(trajectory.offsets[index[-1] + 1]))
+    else:
+        rows = np.concatenate([np.arange(trajectory.offsets[i], trajectory.offsets[i + 1])
+                               for i in index.tolist()] or [np.zeros(0, np.int64)])
+    per_row = ("t", "r_ecef_m", "v_ecef_m_s", "a_ecef_m_s2", "lla", "mass_kg", "mach",
+               "dynamic_pressure_pa", "heat_flux_w_m2", "phase")
+    per_object = ("kind", "launch_lla", "aim_lla", "status")
+    return Trajectory(offsets=offsets,
+                      **{name: getattr(trajectory, name)[rows].copy() for name in per_row},
+                      **{name: getattr(trajectory, name)[index].copy() for name in per_object})
 
 
 def concat_trajectories(parts: list[Trajectory]) -> Trajectory:

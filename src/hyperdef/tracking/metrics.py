@@ -329,15 +329,33 @@ def _component(component: str) -> slice:
 
 
 def _sets_over_time(tracks, trajectory, component, node):
-    """Distinct times (K,) and, per time, (live truth, confirmed estimates) point sets."""
+    """Distinct times (K,), and the point sets at each where either holds more than one.
+
+    Returns ``(times, single, sets)``: ``single`` holds, for the times where each set has at
+    most one point (one threat, one track: most of a run), the arrays ``(m, n, d)`` of set
+    sizes (K,) and truth-to-estimate distance (K,; NaN unless both have a point), so those
+    times are scored in one array expression; ``sets`` maps every other time index to its
+    (live truth, confirmed estimates) point sets.
+    """
     part = _component(component)
     rows = _rows(tracks, trajectory, node)
-    groups = _groups(rows.k, rows.times.size)
-    sets = [
-        (rows.truth_state[rows.valid[:, kk], kk, part], rows.state[g, part])
-        for kk, g in enumerate(groups)
-    ]
-    return rows.times, sets
+    n_times = rows.times.size
+    m = rows.valid.sum(axis=0)
+    n = np.bincount(rows.k, minlength=n_times)
+    both = np.flatnonzero((m == 1) & (n == 1))
+    d = np.full(n_times, np.nan)
+    if both.size:
+        obj = np.argmax(rows.valid[:, both], axis=0)
+        est = np.zeros(n_times, dtype=np.intp)
+        est[rows.k] = np.arange(rows.k.size)  # the one row at each such time
+        diff = rows.truth_state[obj, both, part] - rows.state[est[both], part]
+        d[both] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    groups = _groups(rows.k, n_times)
+    sets = {
+        kk: (rows.truth_state[rows.valid[:, kk], kk, part], rows.state[groups[kk], part])
+        for kk in np.flatnonzero((m > 1) | (n > 1)).tolist()
+    }
+    return rows.times, (m, n, d), sets
 
 
 def ospa_over_time(
@@ -379,9 +397,14 @@ def ospa_over_time(
         OSPA distance at each.
     """
     _check_common(c_m, p, node)
-    times, sets = _sets_over_time(tracks, trajectory, component, node)
-    values = [_ospa(x, y, float(c_m), float(p)) for x, y in sets]
-    return times, np.asarray(values, dtype=float)
+    times, (m, n, d), sets = _sets_over_time(tracks, trajectory, component, node)
+    c, p = float(c_m), float(p)
+    # at most one point a side: 0 (both empty), c (one empty) or the cut distance
+    values = np.where((m == 0) & (n == 0), 0.0, np.where((m == 0) | (n == 0), c, (
+        np.minimum(d, c) ** p) ** (1.0 / p)))
+    for kk, (x, y) in sets.items():  # several threats or tracks at once
+        values[kk] = _ospa(x, y, c, p)
+    return times, values
 
 
 def gospa_over_time(
@@ -408,20 +431,30 @@ def gospa_over_time(
     _check_common(c_m, p, node)
     if not (0.0 < alpha <= 2.0):
         raise InputError(f"alpha: must be in (0, 2], got {alpha}")
-    times, sets = _sets_over_time(tracks, trajectory, component, node)
-    results = [_gospa(x, y, float(c_m), float(p), float(alpha)) for x, y in sets]
-
-    def field(name, dtype=float):
-        return np.asarray([getattr(r, name) for r in results], dtype=dtype)
-
-    return times, GospaResult(
-        distance=field("distance"),
-        localisation=field("localisation"),
-        missed=field("missed"),
-        false=field("false"),
-        n_missed=field("n_missed", np.int64),
-        n_false=field("n_false", np.int64),
-    )
+    times, (m, n, d), sets = _sets_over_time(tracks, trajectory, component, node)
+    c, p, alpha = float(c_m), float(p), float(alpha)
+    # at most one point a side (as _gospa): a pair farther than c counts as missed + false
+    pair = (m == 1) & (n == 1)
+    if alpha == 2.0:
+        cut = pair & ~(d < c)
+        localisation = np.where(pair & ~cut, d**p, 0.0)
+    else:
+        cut = np.zeros(times.size, dtype=bool)
+        localisation = np.where(pair, np.minimum(d, c) ** p, 0.0)
+    assigned = pair.astype(np.int64)
+    n_missed = m - assigned + cut
+    n_false = n - assigned + cut
+    dummy = c**p / alpha
+    result = {"localisation": localisation, "missed": dummy * n_missed,
+              "false": dummy * n_false, "n_missed": n_missed.astype(np.int64),
+              "n_false": n_false.astype(np.int64)}
+    result["distance"] = (result["localisation"] + result["missed"] + result["false"]) ** (
+        1.0 / p)
+    for kk, (x, y) in sets.items():  # several threats or tracks at once
+        one = _gospa(x, y, c, p, alpha)
+        for name, values in result.items():
+            values[kk] = getattr(one, name)
+    return times, GospaResult(**result)
 
 
 # ------------------------------------------------------------------------------ truth assignment

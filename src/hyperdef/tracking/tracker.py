@@ -14,7 +14,8 @@ Scans and time order
     (``counts['out_of_order_rows']``: rows whose ``t`` is earlier than the row before).
 
 One scan
-    1. All live tracks are predicted to the scan time (they always share one time).
+    1. All live tracks are predicted to the scan time (without partitions they always
+       share one time).
     2. Gating: k-d-tree pre-gate, then the chi-square gate of probability
        ``gate_probability`` on the candidates, with the combined (IMM) estimate.
     3. Association: GNN (pair cost ``d2 + ln det S``, miss cost ``g + max ln det S`` of
@@ -64,6 +65,26 @@ Track management
 
 Track ids are integers from 0 in order of creation (within a scan, in report order),
 never reused. Tracks still alive at the end have no ``deleted`` row.
+
+Partitions
+    ``partition=`` names an integer column (e.g. the Monte Carlo draw) of a table that
+    holds many independent problems, tracked in one pass so that the per-scan overhead is
+    paid once for all of them. Partitions never meet: a track gates against, is updated
+    by and starts from reports of its own partition only (no GNN pair, JPDA cluster or
+    two-point pair crosses), and a partition with no report in a scan does not see that
+    scan (its tracks are not predicted, aged or checked for deletion; each track keeps
+    its own time and the tracks are predicted once per distinct time step). Every
+    reduction behind a decision (the pre-gate and two-point radii, the sensor position of
+    a JPDA update) is taken per partition, so the rows of each partition are bit for bit
+    those of :func:`run_tracker` on that partition's reports alone, in the same order,
+    with track ids counted from 0 in each partition. The table carries the column
+    (int64), rows sorted by partition, then as a run of that partition alone orders them;
+    the counts are sums over the partitions (``scans``: scans of each partition). The k-d
+    trees of a scan hold the partitions apart in a fourth coordinate; only rarer paths
+    loop over partitions: a contested GNN assignment (tracks sharing reports; solved per
+    partition, as a joint solve could break ties between equal costs differently), the
+    tree of a partition with more reports in one scan than a tree leaf holds (it sets the
+    order of the partition's pairs, hence of its JPDA sums) and a failed update.
 
 Markings
     A track's marking is the intersection (:func:`hyperdef.core.markings.intersect_markings`)
@@ -116,6 +137,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
 from hyperdef.core.markings import NODES, check_node, format_marking, parse_marking
@@ -125,6 +147,7 @@ from hyperdef.tracking.association import (
     gnn,
     jpda,
     jpda_update_ekf,
+    los_directions,
     los_pregate_pairs,
     pregate_pairs,
     pregate_radius,
@@ -158,6 +181,11 @@ _TENTATIVE, _CONFIRMED, _DELETED = 0, 1, 2
 _NODE_BIT = {n: i for i, n in enumerate(sorted(NODES))}
 _LOG_2PI = math.log(2.0 * math.pi)
 _SENSOR_COLUMNS = ("sensor_x", "sensor_y", "sensor_z", "sensor_vx", "sensor_vy", "sensor_vz")
+#: angular margin of the ``los`` pre-gate, rad
+_LOS_MARGIN_RAD = 1e-3
+#: points of a leaf of ``scipy.spatial.cKDTree`` (its default ``leafsize``): a ball query of
+#: a tree of at most this many points returns them in increasing index order
+_KDTREE_LEAF = 16
 #: Detections columns the tracker needs (``truth_id`` is optional and only carried through).
 REQUIRED_COLUMNS = ("t", "sensor_id", "node", "meas_type", "z", "R", *_SENSOR_COLUMNS, "marking")
 
@@ -453,6 +481,10 @@ class _Input:
     truth: np.ndarray
     scans: list  # (start, stop) into the sorted order
     order: np.ndarray  # sorted valid rows
+    part: np.ndarray  # partition code of every row (0 without partitions)
+    part_values: np.ndarray | None = None  # partition value of each code; None: no partitions
+    part_scans: int = 0  # scans of each partition, summed
+    part_name: str | None = None  # the partition column
 
 
 def _row_error(row: int, column: str, message: str) -> InputError:
@@ -485,11 +517,43 @@ def _list_column(table: pa.Table, name: str, width: np.ndarray, type_names: np.n
     return out, valid
 
 
-def _prepare(table: pa.Table, skipped: dict) -> tuple[_Input, int]:
+def _partition_codes(table: pa.Table, partition: object) -> tuple[np.ndarray, np.ndarray]:
+    """Code of every row (0, 1, ... in increasing value) and the value of each code."""
+    allowed = "an integer column of the detections (e.g. the Monte Carlo draw) not named " \
+        "like a column of the Tracks table"
+    if not isinstance(partition, str):
+        raise InputError(f"partition: expected a column name, got {type(partition).__name__};"
+                         f" allowed: {allowed}")
+    if partition not in table.column_names:
+        raise InputError(f"partition: no column {partition!r} in the detections; allowed: "
+                         f"{allowed}")
+    if partition in TRACKS_SCHEMA.names:
+        raise InputError(f"partition: {partition!r} is a column of the Tracks table; allowed: "
+                         f"{allowed}")
+    col = table.column(partition)
+    if not pa.types.is_integer(col.type):
+        raise InputError(f"partition: column {partition!r} has type {col.type}; allowed: "
+                         f"{allowed} (int8 ... int64, uint8 ... uint64)")
+    if col.null_count:
+        raise InputError(f"partition: column {partition!r} has {col.null_count} null values; "
+                         "every report needs a partition")
+    try:
+        values = np.asarray(col.cast(pa.int64()).to_numpy(), dtype=np.int64)
+    except pa.ArrowInvalid:
+        raise InputError(f"partition: column {partition!r} has values beyond int64") from None
+    part_values, codes = np.unique(values, return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), part_values
+
+
+def _prepare(table: pa.Table, skipped: dict, partition: str | None = None) -> tuple[_Input, int]:
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
     if missing:
         raise InputError(f"detections: missing columns {', '.join(missing)}")
     n = table.num_rows
+    part_values = None
+    part = np.zeros(n, dtype=np.int64)
+    if partition is not None:
+        part, part_values = _partition_codes(table, partition)
     t = np.asarray(table.column("t").to_numpy(zero_copy_only=False), dtype=float)
     types = np.asarray(table.column("meas_type").to_numpy(zero_copy_only=False), dtype=object)
     type_code = np.full(n, -1, dtype=np.int64)
@@ -575,16 +639,28 @@ def _prepare(table: pa.Table, skipped: dict) -> tuple[_Input, int]:
         )
     valid = np.flatnonzero(ok)
     tv = t[valid]
-    out_of_order = int(np.count_nonzero(np.diff(tv) < 0))
     sensor_ids = np.asarray(table.column("sensor_id").to_numpy(zero_copy_only=False), object)
     sensor_code = np.unique(sensor_ids[valid].astype(str), return_inverse=True)[1]
-    order = valid[np.lexsort((type_code[valid], sensor_code, tv))]
+    if part_values is None:
+        out_of_order = int(np.count_nonzero(np.diff(tv) < 0))
+        order = valid[np.lexsort((type_code[valid], sensor_code, tv))]
+    else:
+        # each partition's rows keep their order: counted as if each were alone, and
+        # sorted by scan, then partition (a scan's rows of one partition stay together)
+        pv = part[valid]
+        by_part = np.argsort(pv, kind="stable")
+        same = pv[by_part][1:] == pv[by_part][:-1]
+        out_of_order = int(np.count_nonzero((np.diff(tv[by_part]) < 0) & same))
+        order = valid[np.lexsort((pv, type_code[valid], sensor_code, tv))]
     scans = []
+    part_scans = 0
     if order.size:
         key_t, key_s, key_k = t[order], sensor_ids[order], type_code[order]
         change = (key_t[1:] != key_t[:-1]) | (key_s[1:] != key_s[:-1]) | (key_k[1:] != key_k[:-1])
         cuts = np.concatenate(([0], np.flatnonzero(change) + 1, [order.size]))
         scans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
+        key_p = part[order]
+        part_scans = int(np.count_nonzero(change | (key_p[1:] != key_p[:-1]))) + 1
     inp = _Input(
         t,
         type_code,
@@ -598,6 +674,10 @@ def _prepare(table: pa.Table, skipped: dict) -> tuple[_Input, int]:
         truth,
         scans,
         order,
+        part,
+        part_values,
+        part_scans,
+        partition,
     )
     return inp, out_of_order
 
@@ -622,6 +702,8 @@ class _Tracks:
         self.n_updates = np.zeros(0, dtype=np.int64)
         self.mask = np.zeros(0, dtype=np.int64)
         self.truth = np.zeros(0, dtype=np.int64)
+        self.part = np.zeros(0, dtype=np.int64)  # partition code
+        self.t_now = np.zeros(0)  # time of the state, s
 
     _FIELDS = (
         "mu",
@@ -635,6 +717,8 @@ class _Tracks:
         "n_updates",
         "mask",
         "truth",
+        "part",
+        "t_now",
     )
 
     def keep(self, sel: np.ndarray) -> None:
@@ -642,6 +726,20 @@ class _Tracks:
         self.P = [a[sel] for a in self.P]
         for name in self._FIELDS:
             setattr(self, name, getattr(self, name)[sel])
+
+    def take(self, sel: np.ndarray) -> _Tracks:
+        """A new table of the tracks ``sel``."""
+        out = object.__new__(_Tracks)
+        out.x = [a[sel] for a in self.x]
+        out.P = [a[sel] for a in self.P]
+        for name in self._FIELDS:
+            setattr(out, name, getattr(self, name)[sel])
+        return out
+
+    def extend(self, other: _Tracks) -> None:
+        """Append the tracks of ``other`` after these."""
+        self.append({"x": other.x, "P": other.P,
+                     **{name: getattr(other, name) for name in self._FIELDS}})
 
     def append(self, other: dict) -> None:
         self.x = [np.concatenate((a, b)) for a, b in zip(self.x, other["x"], strict=True)]
@@ -658,7 +756,13 @@ class _Tracks:
 
 
 class _Run:
-    """One run of the tracker (internal; all state lives here for the run's duration)."""
+    """One run of the tracker (internal; all state lives here for the run's duration).
+
+    With partitions (``inp.part_values`` set) the live tracks of every partition share
+    the arrays of :attr:`tracks`; :meth:`scan` sets aside the tracks (and two-point
+    reports) of the partitions that have no report in the scan, runs the scan on the
+    others and puts them back after, so that only the partitions in a scan see it.
+    """
 
     def __init__(self, cfg: TrackerConfig, node: str, inp: _Input) -> None:
         self.cfg = cfg
@@ -673,9 +777,12 @@ class _Run:
             self.imm = None
             self.models = [cfg.motion_model(cfg.model)]
             self.model_names = [cfg.model]
+        # one partition is the run without partitions (plus the column in the table)
+        self.partitioned = inp.part_values is not None and len(inp.part_values) > 1
+        self.n_parts = len(inp.part_values) if self.partitioned else 1
         self.tracks = _Tracks([int(m.dim) for m in self.models], len(self.models))
-        self.t_now = -np.inf
-        self.next_id = 0
+        self.t_now = -np.inf  # time of the last scan, s
+        self.next_id = np.zeros(self.n_parts, dtype=np.int64)  # per partition
         self.rows: list[tuple] = []
         self.counts = {
             "reports_used": 0,
@@ -698,16 +805,131 @@ class _Run:
         return combined(IMMState(tuple(tr.x), tuple(tr.P), tr.mu))
 
     def _predict(self, t: float) -> None:
+        """Every live track to ``t``, once per distinct step (tracks keep their own time)."""
         tr = self.tracks
-        dt = t - self.t_now
         self.t_now = t
-        if tr.n == 0 or dt == 0.0:
+        if tr.n == 0:
+            return
+        dt = t - tr.t_now
+        tr.t_now = np.full(tr.n, t)
+        lo, hi = float(dt.min()), float(dt.max())
+        if lo == hi:  # one step for all (always without partitions)
+            if lo != 0.0:
+                self._predict_rows(None, lo)
+            return
+        for step in np.unique(dt).tolist():  # partitions last seen at different times
+            if step != 0.0:
+                self._predict_rows(np.flatnonzero(dt == step), step)
+
+    def _predict_rows(self, idx: np.ndarray | None, dt: float) -> None:
+        """Predict the tracks ``idx`` (None: all) by ``dt`` s."""
+        tr = self.tracks
+        if idx is None:
+            if self.imm is None:
+                tr.x[0], tr.P[0] = self.flt.predict_kernel(tr.x[0], tr.P[0], self.models[0], dt)
+            else:
+                st = imm_predict(IMMState(tuple(tr.x), tuple(tr.P), tr.mu), self.imm, dt)
+                tr.x, tr.P, tr.mu = list(st.x), list(st.P), st.probabilities
             return
         if self.imm is None:
-            tr.x[0], tr.P[0] = self.flt.predict_kernel(tr.x[0], tr.P[0], self.models[0], dt)
+            x, P = self.flt.predict_kernel(tr.x[0][idx], tr.P[0][idx], self.models[0], dt)
+            tr.x[0][idx] = x
+            tr.P[0][idx] = P
         else:
-            st = imm_predict(IMMState(tuple(tr.x), tuple(tr.P), tr.mu), self.imm, dt)
-            tr.x, tr.P, tr.mu = list(st.x), list(st.P), st.probabilities
+            st = IMMState(tuple(x[idx] for x in tr.x), tuple(P[idx] for P in tr.P), tr.mu[idx])
+            st = imm_predict(st, self.imm, dt)
+            for j in range(len(self.models)):
+                tr.x[j][idx] = st.x[j]
+                tr.P[j][idx] = st.P[j]
+            tr.mu[idx] = st.probabilities
+
+    # -------------------------------------------------------------- pre-gate
+
+    def _candidates_alone(self, x6, P6, rows, type_name, gamma):
+        """Pre-gate pairs of tracks (x6, P6) and reports ``rows`` of one partition."""
+        cfg = self.cfg
+        inp = self._input
+        if type_name == "los":
+            radius = pregate_radius(P6[:, :3, :3], np.zeros((0, 3, 3)), gamma, cfg.pregate_margin_m)
+            return los_pregate_pairs(
+                x6[:, :3], radius, inp.z[rows, :2], inp.R[rows, :2, :2], inp.sr[rows], gamma,
+                _LOS_MARGIN_RAD,
+            )
+        radius = pregate_radius(P6[:, :3, :3], inp.pos_cov[rows], gamma, cfg.pregate_margin_m)
+        return pregate_pairs(x6[:, :3], radius, inp.pos[rows])
+
+    def _candidates_parts(self, x6, P6, rows, type_name, gamma, dpart):
+        """Pre-gate pairs of the tracks and reports of several partitions, none crossing.
+
+        The arithmetic of :func:`pregate_radius` and :func:`los_pregate_pairs` with each
+        maximum over the reports taken per partition. The pairs are grouped by track, each
+        track's in the order its partition alone gives them: increasing report index while
+        the partition's reports fit in one k-d tree leaf, else from its own tree.
+        """
+        cfg = self.cfg
+        inp = self._input
+        tr = self.tracks
+        n_det = rows.size
+        starts = np.flatnonzero(np.r_[True, dpart[1:] != dpart[:-1]])  # rows grouped by part
+        sizes = np.diff(np.r_[starts, n_det])
+        seg_of_code = np.full(self.n_parts, -1, dtype=np.intp)
+        seg_of_code[dpart[starts]] = np.arange(starts.size)
+        tseg = seg_of_code[tr.part]
+        dseg = np.repeat(np.arange(starts.size), sizes)
+        tr_p = np.maximum(np.trace(P6[:, :3, :3], axis1=-2, axis2=-1), 0.0)
+        if type_name == "los":
+            R = inp.R[rows, :2, :2]
+            sr = inp.sr[rows]
+            radius = np.sqrt(gamma * tr_p) + 0.0 + cfg.pregate_margin_m  # no report term
+            d = x6[:, :3] - sr[starts][tseg]  # seen from the partition's first report
+            rng = np.maximum(np.linalg.norm(d, axis=1), 1.0)
+            tr_r = np.maximum.reduceat(np.trace(R, axis1=-2, axis2=-1), starts)
+            ang = radius / rng + np.sqrt(gamma * np.maximum(tr_r, 0.0))[tseg] + _LOS_MARGIN_RAD
+            ti, di = _pairs_apart(
+                d / rng[:, None], np.minimum(ang, 2.0), los_directions(inp.z[rows, :2], sr),
+                tseg, dseg,
+            )
+        else:
+            tr_r = np.fmax.reduceat(np.trace(inp.pos_cov[rows], axis1=-2, axis2=-1), starts)
+            det_part = np.sqrt(gamma * np.maximum(tr_r, 0.0))
+            radius = np.sqrt(gamma * tr_p) + det_part[tseg] + cfg.pregate_margin_m
+            ti, di = _pairs_apart(x6[:, :3], radius, inp.pos[rows], tseg, dseg)
+        big = np.flatnonzero(sizes > _KDTREE_LEAF)
+        if big.size:  # rare: a partition with more reports than a tree leaf
+            keep = ~np.isin(tseg[ti], big)
+            t_all, d_all = [ti[keep]], [di[keep]]
+            for s in big.tolist():
+                t_sel = np.flatnonzero(tseg == s)
+                d_sel = np.arange(starts[s], starts[s] + sizes[s])
+                a, b = self._candidates_alone(x6[t_sel], P6[t_sel], rows[d_sel], type_name, gamma)
+                t_all.append(t_sel[a])
+                d_all.append(d_sel[b])
+            ti, di = np.concatenate(t_all), np.concatenate(d_all)
+            by_track = np.argsort(ti, kind="stable")
+            ti, di = ti[by_track], di[by_track]
+        return ti, di
+
+    # -------------------------------------------------------------- association
+
+    def _gnn(self, track, detection, cost, n_tracks, n_dets, miss, pair_part):
+        """:func:`gnn`, each partition's contested pairs solved apart (``pair_part``)."""
+        if pair_part is None:
+            return gnn(track, detection, cost, n_tracks, n_dets, miss)
+        deg_t = np.bincount(track, minlength=n_tracks)
+        deg_d = np.bincount(detection, minlength=n_dets)
+        single = (deg_t[track] == 1) & (deg_d[detection] == 1)
+        if single.all():
+            return gnn(track, detection, cost, n_tracks, n_dets, miss)
+        out = gnn(track[single], detection[single], cost[single], n_tracks, n_dets, miss)
+        rest = np.flatnonzero(~single)
+        # one assignment problem per partition, exactly the one it solves alone (a joint
+        # solve could break ties between equal costs differently)
+        for p in np.unique(pair_part[rest]).tolist():
+            sel = rest[pair_part[rest] == p]
+            a = gnn(track[sel], detection[sel], cost[sel], n_tracks, n_dets, miss)
+            got = a >= 0
+            out[got] = a[got]
+        return out
 
     # -------------------------------------------------------------- updates
 
@@ -742,7 +964,9 @@ class _Run:
                 tr.P[j][a] = res.state.P[j]
             tr.mu[a] = res.state.probabilities
 
-    def _update_jpda(self, gate, z, R, mm, sr, sv, n_det):
+    def _update_jpda(self, gate, z, R, mm, sr, sv, n_det, pair_part):
+        """JPDA marginals and update; returns (tracks updated, their index of each pair
+        used, the result, pairs used (None: all))."""
         cfg = self.cfg
         tr = self.tracks
         res = jpda(
@@ -760,68 +984,110 @@ class _Run:
         )
         self.counts["jpda_exact_clusters"] += res.n_exact_clusters
         self.counts["jpda_fallback_clusters"] += res.n_fallback_clusters
-        u, loc = np.unique(gate.track, return_inverse=True)
+        try:
+            u, loc, updated, mu = self._jpda_posterior(
+                gate.track, gate.detection, res.beta, res.beta_miss, z, R, mm, sr, sv, pair_part
+            )
+        except np.linalg.LinAlgError:  # nothing written: the tracks coast this scan
+            if pair_part is None:
+                self.counts["update_failures"] += int(np.unique(gate.track).size)
+                return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), res, None
+            # failure path: each partition alone, so that one failure coasts only its own
+            used = np.zeros(gate.track.size, dtype=bool)
+            for p in np.unique(pair_part).tolist():
+                sel = np.flatnonzero(pair_part == p)
+                try:
+                    u, _, updated, mu = self._jpda_posterior(
+                        gate.track[sel], gate.detection[sel], res.beta[sel], res.beta_miss,
+                        z, R, mm, sr, sv, None,
+                    )
+                except np.linalg.LinAlgError:
+                    self.counts["update_failures"] += int(np.unique(gate.track[sel]).size)
+                    continue
+                self._write_jpda(u, updated, mu)
+                used[sel] = True
+            u, loc = np.unique(gate.track[used], return_inverse=True)
+            return u, loc, res, used
+        self._write_jpda(u, updated, mu)
+        return u, loc, res, None
+
+    def _write_jpda(self, u, updated, mu) -> None:
+        tr = self.tracks
+        for j, (x_new, P_new) in enumerate(updated):
+            tr.x[j][u] = x_new
+            tr.P[j][u] = P_new
+        if mu is not None:
+            tr.mu[u] = mu
+
+    def _jpda_posterior(self, track, detection, beta, beta_miss, z, R, mm, sr, sv, pair_part):
+        """PDA update of the tracks of the pairs; raises LinAlgError, writing nothing."""
+        cfg = self.cfg
+        tr = self.tracks
+        u, loc = np.unique(track, return_inverse=True)
         m = mm.dim
-        beta = res.beta
         sb = np.bincount(loc, beta, minlength=u.size)
         Rw = np.zeros((u.size, m, m))
-        np.add.at(Rw, loc, beta[:, None, None] * R[gate.detection])
+        np.add.at(Rw, loc, beta[:, None, None] * R[detection])
         Rany = np.zeros((u.size, m, m))
-        Rany[loc] = R[gate.detection]
+        Rany[loc] = R[detection]
         Reff = np.where(sb[:, None, None] > 0, Rw / np.maximum(sb, 1e-300)[:, None, None], Rany)
-        s0 = sr[gate.detection[0]][None]
-        v0 = sv[gate.detection[0]][None]
+        if pair_part is None:
+            s0 = np.broadcast_to(sr[detection[0]][None], (u.size, 3))
+            v0 = np.broadcast_to(sv[detection[0]][None], (u.size, 3))
+        else:  # the sensor state of the first pair of each track's partition
+            part_u = np.empty(u.size, dtype=np.int64)
+            part_u[loc] = pair_part
+            codes, first = np.unique(pair_part, return_index=True)
+            d0 = detection[first[np.searchsorted(codes, part_u)]]
+            s0, v0 = sr[d0], sv[d0]
         pd_pg = cfg.detection_probability * cfg.gate_probability
         log_b = math.log(1.0 - pd_pg) if pd_pg < 1.0 else -np.inf
         log_c = math.log(cfg.detection_probability) - math.log(cfg.clutter_density)
         n_models = len(self.models)
         log_lam = np.zeros((u.size, n_models))
-        zd = z[gate.detection]
+        zd = z[detection]
         updated = []
-        try:
-            for j in range(n_models):
-                xj, Pj = tr.x[j][u], tr.P[j][u]
-                zp, H = mm.predict(
-                    xj, np.broadcast_to(s0, (u.size, 3)), np.broadcast_to(v0, (u.size, 3))
-                )
-                nu = mm.residual(zd, zp[loc])
-                if n_models > 1:
-                    S = _sym(H @ Pj @ np.swapaxes(H, -1, -2) + Reff)
-                    L = np.linalg.cholesky(S)
-                    w = np.linalg.solve(L[loc], nu[..., None])[..., 0]
-                    logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
-                    ll = -0.5 * (np.einsum("ki,ki->k", w, w) + logdet[loc] + m * _LOG_2PI)
-                    a = ll + log_c
-                    peak = np.full(u.size, log_b)
-                    np.maximum.at(peak, loc, a)
-                    tot = np.exp(log_b - peak)
-                    np.add.at(tot, loc, np.exp(a - peak[loc]))
-                    log_lam[:, j] = peak + np.log(tot)
-                updated.append(jpda_update_ekf(xj, Pj, H, Reff, loc, nu, beta, res.beta_miss[u]))
-        except np.linalg.LinAlgError:  # nothing written: the tracks coast this scan
-            self.counts["update_failures"] += int(u.size)
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), res
-        for j, (x_new, P_new) in enumerate(updated):
-            tr.x[j][u] = x_new
-            tr.P[j][u] = P_new
+        for j in range(n_models):
+            xj, Pj = tr.x[j][u], tr.P[j][u]
+            zp, H = mm.predict(xj, s0, v0)
+            nu = mm.residual(zd, zp[loc])
+            if n_models > 1:
+                S = _sym(H @ Pj @ np.swapaxes(H, -1, -2) + Reff)
+                L = np.linalg.cholesky(S)
+                w = np.linalg.solve(L[loc], nu[..., None])[..., 0]
+                logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
+                ll = -0.5 * (np.einsum("ki,ki->k", w, w) + logdet[loc] + m * _LOG_2PI)
+                a = ll + log_c
+                peak = np.full(u.size, log_b)
+                np.maximum.at(peak, loc, a)
+                tot = np.exp(log_b - peak)
+                np.add.at(tot, loc, np.exp(a - peak[loc]))
+                log_lam[:, j] = peak + np.log(tot)
+            updated.append(jpda_update_ekf(xj, Pj, H, Reff, loc, nu, beta, beta_miss[u]))
+        mu = None
         if n_models > 1:
             lw = log_lam + np.log(np.maximum(tr.mu[u], 1e-300))
             lw -= lw.max(axis=1, keepdims=True)
             w = np.exp(lw)
-            tr.mu[u] = w / w.sum(axis=1, keepdims=True)
-        return u, loc, res
+            mu = w / w.sum(axis=1, keepdims=True)
+        return u, loc, updated, mu
 
     # -------------------------------------------------------------- initiation
 
-    def _new_tracks(self, x6, P6, mask, truth, t, hits) -> dict:
+    def _new_tracks(self, x6, P6, mask, truth, t, hits, part) -> dict:
         k = x6.shape[0]
         xs, Ps = [], []
         for name in self.model_names:
             xj, Pj = embed(x6, P6, name)
             xs.append(xj)
             Ps.append(Pj)
-        ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
-        self.next_id += k
+        # ids count per partition, in report order within each
+        per_part = np.bincount(part, minlength=self.n_parts)
+        by_part = np.argsort(part, kind="stable")
+        rank = np.empty(k, dtype=np.int64)
+        rank[by_part] = np.arange(k) - (np.cumsum(per_part) - per_part)[part[by_part]]
+        ids = self.next_id[part] + rank
+        self.next_id = self.next_id + per_part
         status = np.full(k, _CONFIRMED if hits >= self.cfg.confirm_m else _TENTATIVE, np.int8)
         self.counts["tracks_created"] += k
         self.counts["tracks_confirmed"] += int(np.count_nonzero(status == _CONFIRMED))
@@ -839,6 +1105,8 @@ class _Run:
             "n_updates": np.full(k, hits, np.int64),
             "mask": mask,
             "truth": truth,
+            "part": part,
+            "t_now": np.full(k, t),
         }
 
     def _initiate(self, rows: np.ndarray, inp: _Input, t: float) -> dict | None:
@@ -856,7 +1124,7 @@ class _Run:
             P6[:, :3, :3] = inp.pos_cov[rows]
             P6[:, [3, 4, 5], [3, 4, 5]] = cfg.velocity_sigma_m_s**2
             self.counts["reports_used"] += k
-            return self._new_tracks(x6, P6, inp.mask[rows], inp.truth[rows], t, 1)
+            return self._new_tracks(x6, P6, inp.mask[rows], inp.truth[rows], t, 1, inp.part[rows])
         # two-point differencing
         pend = self.pending
         new = None
@@ -868,14 +1136,27 @@ class _Run:
                 pidx = np.flatnonzero(older)
                 dt_p = t - pend["t"][pidx]
                 pos_new = inp.pos[rows]
-                sig_new = math.sqrt(float(np.max(np.trace(inp.pos_cov[rows], axis1=1, axis2=2))))
                 sig_p = np.sqrt(np.trace(pend["cov"][pidx], axis1=1, axis2=2))
-                radius = cfg.two_point_max_speed_m_s * dt_p + 3.0 * (sig_p + sig_new)
-                pi, ci = pregate_pairs(pend["pos"][pidx], radius, pos_new)
+                tr_new = np.trace(inp.pos_cov[rows], axis1=1, axis2=2)
+                if not self.partitioned:
+                    sig_new = math.sqrt(float(np.max(tr_new)))
+                    radius = cfg.two_point_max_speed_m_s * dt_p + 3.0 * (sig_p + sig_new)
+                    pi, ci = pregate_pairs(pend["pos"][pidx], radius, pos_new)
+                    pair_part = None
+                else:
+                    # the largest report sigma of each partition (rows grouped by partition)
+                    r_part = inp.part[rows]
+                    starts = np.flatnonzero(np.r_[True, r_part[1:] != r_part[:-1]])
+                    sig_new = np.zeros(self.n_parts)
+                    sig_new[r_part[starts]] = np.sqrt(np.maximum.reduceat(tr_new, starts))
+                    p_part = pend["part"][pidx]
+                    radius = cfg.two_point_max_speed_m_s * dt_p + 3.0 * (sig_p + sig_new[p_part])
+                    pi, ci = _pairs_apart(pend["pos"][pidx], radius, pos_new, p_part, r_part)
+                    pair_part = p_part[pi]
                 if pi.size:
                     dist = np.linalg.norm(pos_new[ci] - pend["pos"][pidx[pi]], axis=1)
                     cost = (dist / (dt_p[pi] * cfg.two_point_max_speed_m_s)) ** 2
-                    assign = gnn(ci, pi, cost, rows.size, pidx.size, 1e6)
+                    assign = self._gnn(ci, pi, cost, rows.size, pidx.size, 1e6, pair_part)
                     got = np.flatnonzero(assign >= 0)
                     if got.size:
                         p_sel = pidx[assign[got]]
@@ -891,7 +1172,8 @@ class _Run:
                         P6[:, 3:, :3] = R2 / dt[:, None, None]
                         P6[:, 3:, 3:] = (R1 + R2) / (dt * dt)[:, None, None]
                         new = self._new_tracks(
-                            x6, P6, inp.mask[r_sel] & pend["mask"][p_sel], inp.truth[r_sel], t, 2
+                            x6, P6, inp.mask[r_sel] & pend["mask"][p_sel], inp.truth[r_sel], t, 2,
+                            inp.part[r_sel],
                         )
                         self.counts["reports_used"] += 2 * got.size
                         keep = np.ones(pend["t"].size, dtype=bool)
@@ -906,6 +1188,7 @@ class _Run:
             "t": np.full(rows.size, t),
             "mask": inp.mask[rows],
             "truth": inp.truth[rows],
+            "part": inp.part[rows],
         }
         if pend is None:
             pend = add
@@ -917,6 +1200,34 @@ class _Run:
     # -------------------------------------------------------------- scan
 
     def scan(self, inp: _Input, rows: np.ndarray) -> None:
+        """Process one scan: ``rows`` of one (t, sensor, type), grouped by partition."""
+        if not self.partitioned:
+            self._scan(inp, rows, None)
+            return
+        part = inp.part[rows]
+        seen = np.zeros(self.n_parts, dtype=bool)
+        seen[part] = True
+        # the partitions without a report in this scan do not see it: set them aside
+        tr, pend = self.tracks, self.pending
+        in_tr = seen[tr.part]
+        away = None if in_tr.all() else tr.take(~in_tr)
+        if away is not None:
+            self.tracks = tr.take(in_tr)
+        in_pend = None if pend is None else seen[pend["part"]]
+        pend_away = None
+        if in_pend is not None and not in_pend.all():
+            pend_away = {key: val[~in_pend] for key, val in pend.items()}
+            self.pending = {key: val[in_pend] for key, val in pend.items()}
+        self._scan(inp, rows, part)
+        if away is not None:
+            away.extend(self.tracks)
+            self.tracks = away
+        if pend_away is not None:
+            self.pending = {key: np.concatenate((pend_away[key], self.pending[key]))
+                            for key in pend_away}
+
+    def _scan(self, inp: _Input, rows: np.ndarray, part: np.ndarray | None) -> None:
+        """One scan over all live tracks; ``part``: partition of each row (None: none)."""
         cfg = self.cfg
         tr = self.tracks
         t = float(inp.t[rows[0]])
@@ -936,25 +1247,20 @@ class _Run:
         failed_det = np.zeros(n_det, dtype=bool)  # its track's update failed numerically
         if n_old:
             x6, P6 = self._combined()
-            if type_name == "los":
-                radius = pregate_radius(
-                    P6[:, :3, :3], np.zeros((0, 3, 3)), gamma, cfg.pregate_margin_m
-                )
-                ti, di = los_pregate_pairs(x6[:, :3], radius, z, R, sr, gamma)
+            if part is None:
+                ti, di = self._candidates_alone(x6, P6, rows, type_name, gamma)
             else:
-                radius = pregate_radius(
-                    P6[:, :3, :3], inp.pos_cov[rows], gamma, cfg.pregate_margin_m
-                )
-                ti, di = pregate_pairs(x6[:, :3], radius, inp.pos[rows])
+                ti, di = self._candidates_parts(x6, P6, rows, type_name, gamma, part)
             gate = chi2_gate(x6, P6, ti, di, z, R, mm, sr, sv, gamma)
             gated_det[gate.detection] = True
             if gate.track.size:
+                pair_part = None if part is None else tr.part[gate.track]
                 if cfg.association == "gnn":
-                    self._scan_gnn(
-                        gate, z, R, mm, sr, sv, rows, gamma, n_det, hit, used_det, failed_det
-                    )
+                    self._scan_gnn(gate, z, R, mm, sr, sv, rows, gamma, n_det, hit, used_det,
+                                   failed_det, pair_part)
                 else:
-                    self._scan_jpda(gate, z, R, mm, sr, sv, rows, n_det, hit, used_det)
+                    self._scan_jpda(gate, z, R, mm, sr, sv, rows, n_det, hit, used_det,
+                                    pair_part)
         self.counts["reports_used"] += int(used_det.sum())
         # management of the tracks that existed before this scan
         # M-of-N counts instants, not sensors: several sensors reporting at one time are
@@ -982,7 +1288,8 @@ class _Run:
                 | ~(sig <= cfg.max_position_sigma_m)
             )
             status = np.where(dead, _DELETED, tr.status)
-            self._emit(t, tr.ids, status, x6, P6, tr.mu, tr.mask, tr.n_updates, tr.truth)
+            self._emit(t, tr.ids, status, x6, P6, tr.mu, tr.mask, tr.n_updates, tr.truth,
+                       tr.part)
             if np.any(dead):
                 self.counts["tracks_deleted"] += int(dead.sum())
                 tr.keep(~dead)
@@ -1008,15 +1315,17 @@ class _Run:
                 new["mask"],
                 new["n_updates"],
                 new["truth"],
+                new["part"],
             )
 
-    def _scan_gnn(self, gate, z, R, mm, sr, sv, rows, gamma, n_det, hit, used_det, failed_det):
+    def _scan_gnn(self, gate, z, R, mm, sr, sv, rows, gamma, n_det, hit, used_det, failed_det,
+                  pair_part):
         tr = self.tracks
         cost = gate.distance2 + gate.log_det_S
         mx = np.full(tr.n, -np.inf)
         np.maximum.at(mx, gate.track, gate.log_det_S)
         miss = gamma + np.where(np.isfinite(mx), mx, 0.0) + 1e-9
-        assign = gnn(gate.track, gate.detection, cost, tr.n, n_det, miss)
+        assign = self._gnn(gate.track, gate.detection, cost, tr.n, n_det, miss, pair_part)
         a = np.flatnonzero(assign >= 0)
         if a.size == 0:
             return
@@ -1030,20 +1339,41 @@ class _Run:
         tr.mask[a] &= self._input.mask[r]
         tr.truth[a] = self._input.truth[r]
 
-    def _scan_jpda(self, gate, z, R, mm, sr, sv, rows, n_det, hit, used_det):
+    def _scan_jpda(self, gate, z, R, mm, sr, sv, rows, n_det, hit, used_det, pair_part):
         tr = self.tracks
-        u, loc, res = self._update_jpda(gate, z, R, mm, sr, sv, n_det)
+        u, loc, res, used = self._update_jpda(gate, z, R, mm, sr, sv, n_det, pair_part)
         if u.size == 0:
             return
+        det, beta = gate.detection, res.beta
+        if used is not None:
+            det, beta = det[used], beta[used]
         hit[u] = res.beta_miss[u] < 0.5
-        used_det[gate.detection] = True
-        r = rows[gate.detection]
-        order = np.lexsort((-res.beta, loc))
+        used_det[det] = True
+        r = rows[det]
+        order = np.lexsort((-beta, loc))
         starts = np.r_[0, np.flatnonzero(np.diff(loc[order])) + 1]
         tr.truth[u] = self._input.truth[r[order[starts]]]
         tr.mask[u] &= np.bitwise_and.reduceat(self._input.mask[r[order]], starts)
 
-    def _emit(self, t, ids, status, x6, P6, mu, mask, n_updates, truth) -> None:
+    def _emit(self, t, ids, status, x6, P6, mu, mask, n_updates, truth, part) -> None:
+        if self.partitioned:
+            # rows grouped by partition (stable), so that :meth:`table` writes runs
+            by_part = np.argsort(part, kind="stable")
+            self.rows.append(
+                (
+                    np.full(ids.size, t),
+                    ids[by_part],
+                    status[by_part].astype(np.int8),
+                    x6[by_part],
+                    P6[by_part].reshape(-1, 36),
+                    mu[by_part],
+                    mask[by_part],
+                    n_updates[by_part],
+                    truth[by_part],
+                    part[by_part],
+                )
+            )
+            return
         self.rows.append(
             (
                 np.full(ids.size, t),
@@ -1060,9 +1390,21 @@ class _Run:
 
     # -------------------------------------------------------------- output
 
+    def _columns_by_partition(self) -> list[np.ndarray]:
+        """The emitted columns, rows sorted by partition (stable: each partition's rows
+        in the order of its run alone), written once to their place (a run of rows per
+        partition of each emitted block)."""
+        part = np.concatenate([row[9] for row in self.rows])
+        by_part = np.argsort(part, kind="stable")
+        dest = np.empty_like(by_part)
+        dest[by_part] = np.arange(by_part.size)
+        return [_scatter_rows(blocks, dest) for blocks in zip(*self.rows, strict=True)]
+
     def table(self) -> pa.Table:
         n_models = len(self.models)
-        if self.rows:
+        if self.rows and self.partitioned:
+            cols = self._columns_by_partition()
+        elif self.rows:
             cols = [np.concatenate(c) for c in zip(*self.rows, strict=True)]
         else:
             cols = [
@@ -1075,8 +1417,9 @@ class _Run:
                 np.zeros(0, np.int64),
                 np.zeros(0, np.int64),
                 np.zeros(0, np.int64),
-            ]
-        t, ids, status, x6, P, mu, mask, n_upd, truth = cols
+                np.zeros(0, np.int64),
+            ][: 10 if self.partitioned else 9]
+        t, ids, status, x6, P, mu, mask, n_upd, truth = cols[:9]
         n = t.size
         uniq, inv = np.unique(mask, return_inverse=True)
         names = sorted(NODES)
@@ -1084,25 +1427,76 @@ class _Run:
         for bits in uniq.tolist():
             nations = [names[i] for i in range(len(names)) if bits >> i & 1]
             text.append(format_marking(nations) if nations else f"REL TO {self.node}")
-        marking = np.asarray(text, dtype=object)[inv] if n else np.zeros(0, dtype=object)
+        # string columns as a take from their few distinct values (no object arrays)
+        marking = pa.array(text, pa.string()).take(pa.array(inv.reshape(-1).astype(np.int64)))
 
         def lists(a: np.ndarray, width: int) -> pa.ListArray:
             offsets = pa.array(np.arange(n + 1, dtype=np.int32) * width)
-            return pa.ListArray.from_arrays(offsets, pa.array(a.reshape(-1).astype(float)))
+            return pa.ListArray.from_arrays(
+                offsets, pa.array(a.reshape(-1).astype(float, copy=False))
+            )
 
         arrays = [
             pa.array(t),
             pa.array(ids.astype(np.int64)),
-            pa.array(np.full(n, self.node, object)),
-            pa.array(_STATUS[status.astype(np.intp)] if n else np.zeros(0, object), pa.string()),
+            pa.array([self.node], pa.string()).take(pa.array(np.zeros(n, np.int64))),
+            pa.array(_STATUS.tolist(), pa.string()).take(pa.array(status.astype(np.int64))),
             *(pa.array(x6[:, k]) for k in range(6)),
             lists(P, 36),
             lists(mu, n_models),
-            pa.array(marking, pa.string()),
+            marking,
             pa.array(n_upd.astype(np.int64)),
             pa.array(truth.astype(np.int64)),
         ]
-        return pa.Table.from_arrays(arrays, schema=TRACKS_SCHEMA)
+        table = pa.Table.from_arrays(arrays, schema=TRACKS_SCHEMA)
+        if self._input.part_values is not None:
+            codes = cols[9] if self.partitioned else np.zeros(n, np.int64)
+            values = self._input.part_values[codes] if n else np.zeros(0, np.int64)
+            table = table.append_column(pa.field(self._input.part_name, pa.int64()),
+                                        pa.array(values.astype(np.int64)))
+        return table
+
+
+def _scatter_rows(blocks, dest: np.ndarray) -> np.ndarray:
+    """The blocks' rows, concatenated, written to rows ``dest`` of a new array."""
+    first = blocks[0]
+    out = np.empty((dest.size,) + first.shape[1:], dtype=first.dtype)
+    start = 0
+    for block in blocks:
+        stop = start + block.shape[0]
+        out[dest[start:stop]] = block
+        start = stop
+    return out
+
+
+def _pairs_apart(track_pos, radius, det_pos, track_part, det_part):
+    """Pre-gate pairs (:func:`pregate_pairs`) of tracks and reports of one partition only.
+
+    The k-d trees hold the partitions apart in a fourth coordinate (partition x a step
+    longer than every radius, so that no ball reaches another partition; a same-partition
+    distance gains an exact 0). Pairs within the largest radius come from one dual-tree
+    search, then each track keeps those within its own radius. Pairs sorted by track,
+    then report.
+    """
+    if track_pos.shape[0] == 0 or det_pos.shape[0] == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    finite = np.isfinite(radius)
+    r_max = float(radius[finite].max(initial=0.0))
+    step = 2.0 * r_max + 1.0
+    track4 = np.column_stack((track_pos, track_part * step))
+    det4 = np.column_stack((det_pos, det_part * step))
+    if finite.all():
+        near = cKDTree(track4).sparse_distance_matrix(cKDTree(det4), r_max,
+                                                      output_type="ndarray")
+        ti, di = near["i"].astype(np.intp), near["j"].astype(np.intp)
+        inside = near["v"] <= radius[ti]
+        ti, di = ti[inside], di[inside]
+    else:  # an infinite (or NaN) radius: a ball per track
+        ti, di = pregate_pairs(track4, radius, det4)
+    same = track_part[ti] == det_part[di]  # an infinite radius reaches all partitions
+    ti, di = ti[same], di[same]
+    order = np.argsort(ti * det_pos.shape[0] + di)
+    return ti[order], di[order]
 
 
 def run_tracker(
@@ -1110,6 +1504,7 @@ def run_tracker(
     config: TrackerConfig = TrackerConfig(),  # noqa: B008 (frozen, immutable)
     *,
     node: str | None = None,
+    partition: str | None = None,
 ) -> TracksResult:
     """Track every target of a Detections table (module notes).
 
@@ -1123,19 +1518,26 @@ def run_tracker(
     node : str, optional
         ISO 3166 trigraph of the nation running the tracker, written to every row and
         used in the fallback marking. Default: the single ``node`` of the detections
-        (an error if they come from several).
+        (an error if they come from several; with partitions, of all of them).
+    partition : str, optional
+        An integer column of the detections (e.g. ``'draw'``) holding independent
+        problems, tracked in one pass (module notes, *Partitions*): the rows of each
+        value are exactly those of a run on that value's reports alone.
 
     Returns
     -------
     TracksResult
         The Tracks table (one row per track per scan alive, sorted by time then id) and
-        the run's counts.
+        the run's counts. With ``partition``, the table has that column too (int64), rows
+        sorted by partition, and the counts are sums over the partitions.
 
     Raises
     ------
     InputError
         For missing columns, an unknown ``meas_type``, a ``z``/``R`` of the wrong length or
-        a bad ``marking`` (naming the row and the column), or an unknown/ambiguous node.
+        a bad ``marking`` (naming the row and the column), an unknown/ambiguous node, or a
+        ``partition`` that is not an integer column without nulls (or is named like a
+        Tracks column).
 
     References
     ----------
@@ -1146,7 +1548,7 @@ def run_tracker(
     if not isinstance(detections, pa.Table):
         raise InputError(f"detections: expected a pyarrow.Table, got {type(detections).__name__}")
     skipped: dict[str, int] = {}
-    inp, out_of_order = _prepare(detections, skipped)
+    inp, out_of_order = _prepare(detections, skipped, partition)
     if node is None:
         nodes = sorted(set(detections.column("node").drop_null().to_pylist()))
         if len(nodes) != 1:
@@ -1160,7 +1562,7 @@ def run_tracker(
         run.scan(inp, inp.order[start:stop])
     counts = {
         "reports": detections.num_rows,
-        "scans": len(inp.scans),
+        "scans": inp.part_scans,
         "reports_skipped": skipped,
         "out_of_order_rows": out_of_order,
         **run.counts,

@@ -1,0 +1,85 @@
+"""Lockstep draws: ``run_draws`` gives every draw exactly what ``run_scenario`` gives it alone.
+
+A campaign flies its runs together (threats in one batch per vehicle, one partitioned
+tracker pass per node, the shots of every draw in one fly-out per round); a run must still
+reproduce alone from its seed, bit for bit, whatever the draws beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hyperdef.errors import InputError
+from hyperdef.scenario import load_scenario
+from hyperdef.simulation import _fly_threats, run_draws, run_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+TRUTH_FIELDS = ("offsets", "t", "r_ecef_m", "v_ecef_m_s", "a_ecef_m_s2", "lla", "mass_kg",
+                "mach", "phase", "launch_lla", "aim_lla")
+
+
+def assert_same_truth(alone, batched, what):
+    for name in TRUTH_FIELDS:
+        a, b = getattr(alone, name), getattr(batched, name)
+        assert a.shape == b.shape and np.array_equal(a, b), f"{what}: truth {name} differs"
+
+
+def without_timings(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k != "timings_s"}
+
+
+@pytest.fixture(scope="module")
+def single_hgv():
+    return load_scenario(SCENARIOS / "single_hgv.yaml")
+
+
+@pytest.fixture(scope="module")
+def draws(single_hgv):
+    seeds = [5, 6, 7]
+    return seeds, run_draws([single_hgv] * len(seeds), seeds)
+
+
+@pytest.mark.slow
+def test_each_draw_of_a_lockstep_batch_is_the_run_alone(single_hgv, draws):
+    seeds, batched = draws
+    for seed, result in zip(seeds, batched, strict=True):
+        alone = run_scenario(single_hgv, seed=seed)
+        what = f"seed {seed}"
+        assert_same_truth(alone.truth, result.truth, what)
+        assert alone.detections.equals(result.detections), f"{what}: detections differ"
+        for name, table in alone.pictures.items():
+            assert table.equals(result.pictures[name]), f"{what}: picture {name} differs"
+        assert alone.tracks.equals(result.tracks), f"{what}: tracks differ"
+        assert alone.engagements.equals(result.engagements), f"{what}: engagements differ"
+        assert without_timings(alone.summary) == without_timings(result.summary), what
+
+
+def test_draws_in_a_batch_keep_their_own_streams(draws):
+    """The batch did not hand every draw the same randomness."""
+    _, batched = draws
+    first = [r.summary["threats"][0]["first_detection"]["range_km"] for r in batched]
+    rmse = [r.summary["tracking"]["USA"]["rmse_pos_m"] for r in batched]
+    assert len(set(first)) == len(first) and len(set(rmse)) == len(rmse)
+    assert all(r.summary["shots"] >= 1 for r in batched), "every draw engages the glider"
+
+
+def test_raid_threats_fly_in_one_batch_as_alone():
+    """The raid's gliders, ballistic and cruise missiles of two draws flown together."""
+    raid = load_scenario(SCENARIOS / "regional_raid.yaml")
+    streams = [np.random.SeedSequence(s).spawn(1)[0] for s in (1, 2)]
+    batched = _fly_threats([raid, raid], [np.random.default_rng(s) for s in streams])
+    assert batched[0].n_objects == sum(t.count for t in raid.threats)
+    for k, stream in enumerate(streams):
+        alone = _fly_threats([raid], [np.random.default_rng(stream)])[0]
+        assert_same_truth(alone, batched[k], f"raid draw {k}")
+    assert not np.array_equal(batched[0].t, batched[1].t) or not np.array_equal(
+        batched[0].r_ecef_m, batched[1].r_ecef_m), "the two draws' dispersions are the same"
+
+
+@pytest.mark.parametrize(("seeds", "field"), [([1, -2], "seed"), ([], "seeds")])
+def test_bad_draws_name_the_field(single_hgv, seeds, field):
+    with pytest.raises(InputError, match=rf"^{field}: "):
+        run_draws([single_hgv] * max(len(seeds), 1), seeds)
