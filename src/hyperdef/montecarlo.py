@@ -109,7 +109,7 @@ TIMING_COLUMNS = ("wall_s", "cpu_s")
 MAX_POOL_RESTARTS = 3
 #: Runs flown together in one lockstep batch by default: the per-step overhead of each
 #: stage is shared by the batch, and beyond a few dozen runs the arrays' own work dominates
-LOCKSTEP_RUNS = 32
+LOCKSTEP_RUNS = 64
 #: Dask retries of one chunk task (on top of the scheduler's rescheduling of lost workers).
 DASK_RETRIES = 2
 

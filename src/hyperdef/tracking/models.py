@@ -28,8 +28,8 @@ know gravity, which a ballistic target shows as a constant 9.8 m/s^2 acceleratio
 their process noise (cv) or acceleration state (ca, singer) must absorb. The physics
 models (ballistic, glide) integrate J2 gravity, the Coriolis and centrifugal terms of the
 rotating frame, and aerodynamic acceleration with the USSA76 density, by classical RK4
-sub-steps of at most ``max_substep_s``; their Jacobian ``F`` is taken by central
-differences of the batched propagation (all tracks and all 2n perturbations in one call,
+sub-steps of at most ``max_substep_s``; their Jacobian ``F`` is taken by forward
+differences of the batched propagation (all tracks and all n perturbations in one call,
 steps :data:`JACOBIAN_STEPS`), as is the turn model's.
 
 Process noise
@@ -388,28 +388,36 @@ class Singer:
 
 # ------------------------------------------------------ numerical Jacobian helper
 
-#: central-difference steps per state component for the nonlinear models: position 1 m,
-#: velocity 1 mm/s, turn rate 1e-7 rad/s, ln beta 1e-4, L/D 1e-4, bank 1e-4 rad.
+#: forward-difference steps per state component for the nonlinear models: position 1 m
+#: (turn) or 3 cm (ballistic, glide: the drag's curvature in altitude, one density scale
+#: height of about 7 km, would make a 1 m step err by 7e-5), velocity 1 mm/s, turn rate
+#: 1e-7 rad/s, ln beta, L/D and bank 1e-6. The truncation error of a forward difference is
+#: half the step times the curvature of its column, and the rounding of the propagated
+#: state (1e-9 m at 6,400 km) over the step must stay small too: with these both are below
+#: 1e-5 of the entry (tests/unit/test_tracking_models_unit.py checks F against central
+#: differences).
 JACOBIAN_STEPS: dict[str, np.ndarray] = {
     "ct": np.array([1.0] * 3 + [1e-3] * 3 + [1e-7]),
-    "ballistic": np.array([1.0] * 3 + [1e-3] * 3 + [1e-4]),
-    "glide": np.array([1.0] * 3 + [1e-3] * 3 + [1e-4, 1e-4, 1e-4]),
+    "ballistic": np.array([0.03] * 3 + [1e-3] * 3 + [1e-6]),
+    "glide": np.array([0.03] * 3 + [1e-3] * 3 + [1e-6, 1e-6, 1e-6]),
 }
 
 
 def _propagate_with_jacobian(propagate, x: np.ndarray, dt: np.ndarray, steps: np.ndarray):
-    """Propagate x (N, n) and take F (N, n, n) by central differences, in one batched call.
+    """Propagate x (N, n) and take F (N, n, n) by forward differences, in one batched call.
 
-    The 2n perturbed copies of every track are stacked with the nominal states into one
-    batch of (2n + 1) N rows; no loop over tracks or components.
+    The n perturbed copies of every track are stacked with the nominal states into one
+    batch of (n + 1) N rows; no loop over tracks or components. Forward rather than
+    central differences: half the propagations (the Jacobian of a tracker's glide model is
+    most of its prediction work), with steps chosen so the error stays below 1e-5 of each
+    entry (:data:`JACOBIAN_STEPS`).
     """
     n_tracks, n = x.shape
-    stack = np.broadcast_to(x, (2 * n + 1, n_tracks, n)).copy()
+    stack = np.broadcast_to(x, (n + 1, n_tracks, n)).copy()
     comp = np.arange(n)
     stack[1 + comp, :, comp] += steps[:, None]
-    stack[1 + n + comp, :, comp] -= steps[:, None]
-    out = propagate(stack.reshape(-1, n), np.tile(dt, 2 * n + 1)).reshape(stack.shape)
-    jac = (out[1 : 1 + n] - out[1 + n :]) / (2.0 * steps)[:, None, None]  # (n_in, N, n_out)
+    out = propagate(stack.reshape(-1, n), np.tile(dt, n + 1)).reshape(stack.shape)
+    jac = (out[1:] - out[0][None]) / steps[:, None, None]  # (n_in, N, n_out)
     return out[0], jac.transpose(1, 2, 0)
 
 
@@ -465,7 +473,7 @@ class CoordinatedTurn3D:
         v(dt) = v_u + cos(w dt) v_h + sin(w dt) u x v
         r(dt) = r + v_u dt + sin(w dt)/w v_h + (1 - cos(w dt))/w u x v
 
-    exact also at ``w = 0``. ``F`` is the central-difference Jacobian of this map
+    exact also at ``w = 0``. ``F`` is the forward-difference Jacobian of this map
     (:data:`JACOBIAN_STEPS`). Like the kinematic models, this one knows no gravity.
 
     Attributes
@@ -592,7 +600,7 @@ class Ballistic:
     ``rho`` is USSA76 at the approximate ellipsoidal height
     (:func:`hyperdef.core.dynamics.approx_altitude_m`); above the atmosphere the model
     is J2 free flight. Propagation: RK4 in equal sub-steps of at most ``max_substep_s``
-    per track; ``F`` by central differences of the batched
+    per track; ``F`` by forward differences of the batched
     propagation (:data:`JACOBIAN_STEPS`).
 
     Attributes
@@ -656,7 +664,7 @@ class Glide:
     vehicle flies at slowly changing angle of attack (L/D and beta) and banks to steer,
     so with the position/velocity they describe its motion until the next bank change
     [LJ2]. With ``L/D = 0`` this is :class:`Ballistic`; with ``beta -> inf`` both reduce
-    to J2 free flight. Propagation by RK4 sub-steps, ``F`` by central differences, as
+    to J2 free flight. Propagation by RK4 sub-steps, ``F`` by forward differences, as
     :class:`Ballistic`. Vertical flight (flight-path angle +-90 deg) has no defined
     lift plane; the kernel keeps it finite as the core dynamics do.
 
