@@ -83,3 +83,18 @@ def test_raid_threats_fly_in_one_batch_as_alone():
 def test_bad_draws_name_the_field(single_hgv, seeds, field):
     with pytest.raises(InputError, match=rf"^{field}: "):
         run_draws([single_hgv] * max(len(seeds), 1), seeds)
+
+
+@pytest.mark.slow
+def test_drawn_scenarios_in_lockstep_give_the_rows_they_give_alone():
+    """single_hgv_mc draws the launch time, the manoeuvre and the ship's station per run:
+    the draws of one batch differ in scan times, paths and sensor sites."""
+    from hyperdef.montecarlo import TIMING_COLUMNS, run_campaign
+
+    scenario = load_scenario(SCENARIOS / "single_hgv_mc.yaml")
+    together = run_campaign(scenario, 2, seed=4, workers=1, lockstep=2)
+    alone = run_campaign(scenario, 2, seed=4, workers=1, lockstep=1)
+    assert together.table.column("status").to_pylist() == ["ok", "ok"]
+    draws = together.table.column("draws").to_pylist()
+    assert draws[0] != draws[1], "the two runs drew the same scenario"
+    assert together.table.drop(list(TIMING_COLUMNS)).equals(alone.table.drop(list(TIMING_COLUMNS)))
