@@ -205,8 +205,10 @@ class InterceptorFlight:
         )
 
     # ----------------------------------------------------------------- dynamics
-    def _lateral(self, a0: np.ndarray, command: np.ndarray, s: float) -> np.ndarray:
-        """Achieved lateral acceleration ``s`` seconds into a step, exact for the lag."""
+    def _lateral(self, a0: np.ndarray, command: np.ndarray, s: float | np.ndarray
+                 ) -> np.ndarray:
+        """Achieved lateral acceleration ``s`` seconds (scalar or (k, 1)) into a step, exact
+        for the lag."""
         tau = self.interceptor.time_constant_s
         if tau <= 0.0:
             return command
@@ -260,35 +262,12 @@ class InterceptorFlight:
         r0, v0, m0 = self.r[idx], self.v[idx], self.m[idx]
         a0 = self.a_lat[idx]
         cmd = held.accel_command
-        h = np.asarray(h_s, dtype=float)
-        if h.ndim:
-            if h.size and np.all(h == h[0]):  # one length after all: the same bits, faster
-                h_s = float(h[0])
-            else:  # one step length per row: (k, 1) against (k, 3), (k,) against (k,)
-                return self._step_rows(idx, h, held, r0, v0, m0, a0, cmd)
-        half = 0.5 * h_s
-        a_half = self._lateral(a0, cmd, half)
-        k1 = self._derivative(r0, v0, m0, self._lateral(a0, cmd, 0.0), held)
-        k2 = self._derivative(r0 + half * k1[0], v0 + half * k1[1], m0 + half * k1[2],
-                              a_half, held)
-        k3 = self._derivative(r0 + half * k2[0], v0 + half * k2[1], m0 + half * k2[2],
-                              a_half, held)
-        k4 = self._derivative(r0 + h_s * k3[0], v0 + h_s * k3[1], m0 + h_s * k3[2],
-                              self._lateral(a0, cmd, h_s), held)
-        sixth = h_s / 6.0
-        self.r[idx] = r0 + sixth * (k1[0] + 2.0 * (k2[0] + k3[0]) + k4[0])
-        self.v[idx] = v0 + sixth * (k1[1] + 2.0 * (k2[1] + k3[1]) + k4[1])
-        m1 = m0 + sixth * (k1[2] + 2.0 * (k2[2] + k3[2]) + k4[2])
-        if self.interceptor.kill_vehicle.steering == "thrusters":
-            m1 = np.where(held.thruster_divert, np.maximum(m1, self.dry_mass_kg), m1)
-        self.m[idx] = m1
-        self.a_lat[idx] = self._lateral(a0, cmd, h_s)
-
-    def _step_rows(self, idx, h, held: Held, r0, v0, m0, a0, cmd) -> None:
-        """:meth:`step` with a step length per row (the same arithmetic, row by row)."""
+        # one length per row whatever was given: (k,) against the mass, (k, 1) against
+        # vectors, so a row's arithmetic is the same whichever rows share its step
+        h = np.broadcast_to(np.asarray(h_s, dtype=float), m0.shape)
         hc = h[:, None]
-        half_c = 0.5 * hc
         half = 0.5 * h
+        half_c = half[:, None]
         a_half = self._lateral(a0, cmd, half_c)
         k1 = self._derivative(r0, v0, m0, self._lateral(a0, cmd, 0.0), held)
         k2 = self._derivative(r0 + half_c * k1[0], v0 + half_c * k1[1], m0 + half * k1[2],
