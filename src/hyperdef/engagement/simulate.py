@@ -10,10 +10,11 @@ bit for bit, whatever other draws (other targets, launch times, sites) share the
   tick, each midcourse step at the next multiple of ``dt_midcourse_s / dt_terminal_s``
   ticks (a whole number, checked), and earlier at the draw's own events (launch, stage
   burnout, end of flight). The terminal step is taken while the seeker tracks or the
-  time to go is under ``terminal_window_s`` plus one midcourse step. The batch loop
-  steps, in one vectorised pass, the draws whose clocks share the earliest time; draws
-  on the same grid fall into step, so K Monte Carlo draws of a shot cost about as many
-  loop iterations as one (``EngagementResult.iterations``; ``steps`` per draw).
+  time to go is under ``terminal_window_s`` plus one midcourse step. Each iteration of
+  the batch loop steps every flying draw once, each from its own clock (the draws'
+  times differ: one time per row), in one vectorised pass, so K draws cost as many loop
+  iterations as the longest of their flights, however far apart their launches are
+  (``EngagementResult.iterations``; ``steps`` per draw).
 * **Random streams**: each draw has its own generator (``rng`` as a sequence of one
   Generator per draw, or one Generator split into ``rng.spawn(n)``); its normals are
   drawn in blocks into a per-draw buffer (:class:`ShotNormals`), so the noise of a
@@ -235,8 +236,8 @@ class EngagementResult:
     steps : ndarray of int, shape (n,)
         Integration steps each draw took (a work count: the same alone or in a batch).
     iterations : int
-        Iterations of the batch loop, each stepping the draws whose clocks share the
-        earliest time (a work count of the whole call, STYLE 11: at most ``steps.sum()``).
+        Iterations of the batch loop, each stepping every draw still flying once (a work
+        count of the whole call, STYLE 11: ``steps.max()``).
     """
 
     target_index: np.ndarray
@@ -499,9 +500,9 @@ def step_ticks(options: EngagementOptions) -> int:
 class _Run:
     """State of one batched engagement run (internal).
 
-    Every shot keeps its own clock (``clock``); :meth:`step` advances the shots whose
-    clock is the earliest, each by its own step (module notes), so a shot's flight
-    depends only on its own state and random stream, never on the other shots.
+    Every shot keeps its own clock (``clock``); :meth:`step` advances every flying shot
+    by its own step from its own time (module notes), so a shot's flight depends only on
+    its own state and random stream, never on the other shots.
     """
 
     def __init__(self, interceptor: InterceptorClass, trajectory: Trajectory,
@@ -515,8 +516,6 @@ class _Run:
         self.opt = options
         self.normals = normals
         n = target_index.size
-        #: the time of the shots being stepped (they share it)
-        self.t = math.nan
         self.t_begin = np.asarray(t_begin_s, dtype=float).copy()
         self.clock = self.t_begin.copy()
         self.active = flying.copy()
@@ -557,8 +556,9 @@ class _Run:
         self.steps = np.zeros(n, dtype=np.int64)
 
     # ---------------------------------------------------------------- target knowledge
-    def _target(self, idx: np.ndarray, sel, t_s: float):
-        """True target state of shots ``idx`` (``sel``: the same, maybe a slice) at ``t_s``.
+    def _target(self, idx: np.ndarray, sel, t_s: np.ndarray):
+        """True target state of shots ``idx`` (``sel``: the same, maybe a slice) at their
+        times ``t_s`` (one per shot).
 
         Each shot keeps the state of its last step's end, which is where its next step
         begins; only the others are interpolated.
@@ -567,7 +567,7 @@ class _Run:
         if fresh.any():
             need = idx[fresh]
             self._tgt_t[need] = t_s
-            self._tgt[:, need] = self._states(self.obj[need], np.full(need.size, t_s))
+            self._tgt[:, need] = self._states(self.obj[need], t_s[fresh])
         return self._tgt[0, sel], self._tgt[1, sel], self._tgt[2, sel]
 
     def _target_each(self, idx: np.ndarray, sel, t_s: np.ndarray):
@@ -590,14 +590,16 @@ class _Run:
         """The next ``k`` standard normals of each shot ``idx``, shape (len(idx), k)."""
         return self.normals.take(idx, k)
 
-    def _uplink(self, idx: np.ndarray, sel) -> None:
-        """Refresh the target estimate of shots ``idx`` whose uplink is due."""
-        due = idx[self.t >= self.next_uplink[sel] - 1e-9]
+    def _uplink(self, idx: np.ndarray, sel, t: np.ndarray) -> None:
+        """Refresh the target estimate of shots ``idx`` (at times ``t``) whose uplink is due."""
+        is_due = t >= self.next_uplink[sel] - 1e-9
+        due = idx[is_due]
         if due.size == 0:
             return
+        t = t[is_due]
         up = self.opt.uplink
         latency = 0.0 if self.opt.ideal else up.latency_s
-        t_meas = self.t - latency
+        t_meas = t - latency
         age = 0.0
         if self.feed is not None and not self.opt.ideal:
             t_meas, r, v, a, age = self.feed.estimate(due, t_meas, with_age=True)
@@ -610,41 +612,39 @@ class _Run:
         self.est_t[due] = t_meas
         self.est_r[due], self.est_v[due], self.est_a[due] = r, v, a
         self.est_age[due] = age
-        self.next_uplink[due] = np.maximum(self.next_uplink[due] + 1.0 / up.rate_hz, self.t
+        self.next_uplink[due] = np.maximum(self.next_uplink[due] + 1.0 / up.rate_hz, t
                                            + (0.0 if self.opt.ideal else 1.0 / up.rate_hz))
 
-    def _estimate(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Target position and velocity estimated for now (uplinked, predicted forward)."""
+    def _estimate(self, idx: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Target position and velocity estimated for times ``t`` (uplinked, predicted
+        forward)."""
         if self.opt.ideal:
-            r, v, _ = self._target(idx, idx, self.t)
+            r, v, _ = self._target(idx, idx, t)
             return r, v
-        dt = (self.t - self.est_t[idx])[:, None]
+        dt = (t - self.est_t[idx])[:, None]
         a = self.est_a[idx]
         return self.est_r[idx] + self.est_v[idx] * dt + 0.5 * a * dt * dt, self.est_v[idx] + a * dt
 
     # ---------------------------------------------------------------- one step
-    def _tick(self, t_s: float) -> int:
-        """Index k of the last tick ``k dt_terminal_s`` at or before ``t_s`` (1 ns slack:
-        a step never ends a hair before a tick)."""
+    def _tick(self, t_s: np.ndarray) -> np.ndarray:
+        """Index k of the last tick ``k dt_terminal_s`` at or before each time ``t_s``
+        (1 ns slack: a step never ends a hair before a tick)."""
         dt = self.opt.dt_terminal_s
-        k = math.floor((t_s + 1e-9) / dt)
-        while (k + 1) * dt <= t_s + 1e-9:
-            k += 1
-        while k * dt > t_s + 1e-9:
-            k -= 1
+        k = np.floor((t_s + 1e-9) / dt).astype(np.int64)
+        while np.any(up := (k + 1) * dt <= t_s + 1e-9):
+            k += up
+        while np.any(down := k * dt > t_s + 1e-9):
+            k -= down
         return k
 
     def step(self) -> None:
-        """Advance the shots of the earliest clock by one step each."""
+        """Advance every flying shot by one step of its own, each from its own clock."""
         fl, opt = self.flight, self.opt
-        live = np.flatnonzero(self.active)
-        clock = self.clock[live]
-        t = float(clock.min())
-        idx = live[clock == t]
-        self.t = t
+        idx = np.flatnonzero(self.active)
         self.iterations += 1
         # a slice gathers and scatters 15x faster than an index array of every shot
         sel = slice(None) if idx.size == self.obj.size else idx
+        t = self.clock[idx]
         self.steps[sel] += 1
         r_t, v_t, a_t = self._target(idx, sel, t)
         r_m, v_m = fl.r[sel], fl.v[sel]
@@ -655,21 +655,21 @@ class _Run:
         in_view = (separated & (rng_m <= self.ic.seeker.acquisition_range_m)
                    & (off_boresight_cos(v_m, u) >= math.cos(self.ic.seeker.gimbal_limit_rad)))
         tracking = in_view
-        self._uplink(idx, sel)
+        self._uplink(idx, sel, t)
         env = environment_acceleration(r_m, v_m)
         range_rate = dot(rel, vrel) / np.maximum(rng_m, 1e-9)
         tgo_now = rng_m / np.maximum(-range_rate, 1.0)
 
         if tracking.all():
-            command = self._terminal(idx, sel, u, rng_m, range_rate, a_t - env, tgo_now)
+            command = self._terminal(idx, sel, t, u, rng_m, range_rate, a_t - env, tgo_now)
         else:
             command = np.zeros((idx.size, 3))
             mid = ~tracking
-            command[mid] = self._midcourse(idx[mid], r_m[mid], v_m[mid], env[mid], t)
+            command[mid] = self._midcourse(idx[mid], r_m[mid], v_m[mid], env[mid], t[mid])
             if tracking.any():
                 it = idx[tracking]
                 command[tracking] = self._terminal(
-                    it, it, u[tracking], rng_m[tracking], range_rate[tracking],
+                    it, it, t[tracking], u[tracking], rng_m[tracking], range_rate[tracking],
                     a_t[tracking] - env[tracking], tgo_now[tracking])
         command = limit_lateral(command, v_m, fl.available_accel(t, sel))
 
@@ -708,7 +708,8 @@ class _Run:
             ok = (fl.separated(t1[c], idx[c]) & (self.acquired[idx[c]] | late)) | (
                 miss < _EARLY_MINIMUM_M)
             accept[c[ok]] = True
-            self._finish_intercept(idx[c[ok]], miss[ok], t + s[ok] * h[c[ok]], t1[c[ok]])
+            self._finish_intercept(idx[c[ok]], miss[ok], t[c[ok]] + s[ok] * h[c[ok]],
+                                   t1[c[ok]])
         # the interceptor came back to the ground, or ran out of time
         alt = approx_altitude_m(r_m1)
         crashed = (alt < -100.0) & ~accept
@@ -725,19 +726,17 @@ class _Run:
         guided = fl.separated(t, idx)
         if guided.any():
             g = idx[guided]
-            separated = fl.separated(t, g)
-            if self.replan and separated.any():
-                self._refresh_pip(g[separated], r_m[guided][separated],
-                                  v_m[guided][separated])
+            if self.replan:
+                self._refresh_pip(g, r_m[guided], v_m[guided], t[guided])
             elif not self.opt.ideal:  # the planned intercept time, the latest estimate
                 self.pip[g] = self._predict(g, self.t_pip[g])
-            tgo = self.t_pip[g] - t
+            tgo = self.t_pip[g] - t[guided]
             correct = tgo <= self.opt.midcourse_window_s
             command[guided] = np.where(correct[:, None], midcourse_command(
                 r_m[guided], v_m[guided], self.pip[g], tgo, env[guided]), 0.0)
         return command
 
-    def _refresh_pip(self, idx, r_m, v_m, iterations: int = 3) -> None:
+    def _refresh_pip(self, idx, r_m, v_m, t, iterations: int = 3) -> None:
         """Move the PIP to where the target will be when the coasting interceptor gets there.
 
         Starts from the constant-velocity collision triangle and refines it on the
@@ -745,13 +744,13 @@ class _Run:
         target faster than the interceptor (no collision course) cannot run it away.
         """
         speed = np.maximum(norm(v_m), 1.0)
-        r_e, v_e = self._estimate(idx)
+        r_e, v_e = self._estimate(idx, t)
         _, tgo = predicted_intercept_point(r_e, v_e, r_m, speed)
         limit = self.opt.max_flight_time_s
-        t_pip = self.t + np.clip(tgo, 0.0, limit)
+        t_pip = t + np.clip(tgo, 0.0, limit)
         for _ in range(iterations):
             pip = self._predict(idx, t_pip)
-            t_pip = self.t + np.clip(norm(pip - r_m) / speed, 0.0, limit)
+            t_pip = t + np.clip(norm(pip - r_m) / speed, 0.0, limit)
         self.t_pip[idx] = t_pip
         self.pip[idx] = self._predict(idx, t_pip)
 
@@ -775,15 +774,16 @@ class _Run:
             self._pred_key[s] = key[stale]
         return self._pred[idx]
 
-    def _terminal(self, idx, sel, u_true, rng_m, range_rate, a_target_rel, tgo) -> np.ndarray:
+    def _terminal(self, idx, sel, t, u_true, rng_m, range_rate, a_target_rel, tgo
+                  ) -> np.ndarray:
         """Homing command of shots ``idx`` (``sel``: the same shots, maybe as a slice)."""
         opt = self.opt
         newly = ~self.acquired[sel]
         if newly.any():
             self.acquired[idx[newly]] = True
-            self.t_acquire[idx[newly]] = self.t
+            self.t_acquire[idx[newly]] = t[newly]
         if opt.ideal or self.ic.seeker.angle_noise_rad == 0.0:
-            r_t, v_t, _ = self._target(idx, sel, self.t)
+            r_t, v_t, _ = self._target(idx, sel, t)
             rel = r_t - self.flight.r[sel]
             vrel = v_t - self.flight.v[sel]
         else:
@@ -805,7 +805,7 @@ class _Run:
     def _track_minimum(self, idx, sel, rng_m, t) -> None:
         closer = rng_m < self.min_range[sel]
         self.min_range[idx[closer]] = rng_m[closer]
-        self.t_min_range[idx[closer]] = t
+        self.t_min_range[idx[closer]] = t[closer]
 
     def _finish_intercept(self, idx, miss, t_ca, t_now) -> None:
         if idx.size == 0:
