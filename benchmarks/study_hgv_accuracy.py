@@ -74,7 +74,7 @@ from hyperdef.threats.trajectory import PHASE_CODE, Trajectory
 from hyperdef.tracking import metrics
 from hyperdef.tracking.crlb import pcrlb
 from hyperdef.tracking.fusion import central_fusion
-from hyperdef.tracking.models import MODELS, _acceleration
+from hyperdef.tracking.models import MODELS, physics_acceleration
 from hyperdef.tracking.tracker import TrackerConfig, run_tracker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,13 +148,13 @@ def glide_states(truth: Trajectory, t_s: np.ndarray) -> tuple[np.ndarray, float]
     x = np.zeros((t_s.size, 9))
     x[:, :3], x[:, 3:6] = r, v
     x[:, 6] = 60.0  # beta -> inf: free flight
-    a_free = np.stack(_acceleration(x.T.copy(), lifting=False), axis=1)
+    a_free = physics_acceleration(x, lifting=False)
     a_aero = a - a_free
     speed = np.linalg.norm(v, axis=1)
     v_hat = v / speed[:, None]
     drag = np.maximum(-np.einsum("ij,ij->i", a_aero, v_hat), 1e-6)
     x[:, 6] = 0.0
-    q_over_beta_at_0 = np.stack(_acceleration(x.T.copy(), lifting=False), axis=1)
+    q_over_beta_at_0 = physics_acceleration(x, lifting=False)
     # with ln beta = 0 the drag term alone is -q v_hat: recover q from the difference
     q = -np.einsum("ij,ij->i", q_over_beta_at_0 - a_free, v_hat)
     x[:, 6] = np.log(np.maximum(q, 1e-12) / drag)
@@ -169,7 +169,7 @@ def glide_states(truth: Trajectory, t_s: np.ndarray) -> tuple[np.ndarray, float]
     lift = np.hypot(c1, c2)
     x[:, 8] = np.arctan2(c2, c1)
     x[:, 7] = lift * np.sqrt(cos_g2) / drag
-    a_model = np.stack(_acceleration(x.T.copy(), lifting=True), axis=1)
+    a_model = physics_acceleration(x, lifting=True)
     residual = float(np.max(np.linalg.norm(a_model - a, axis=1)))
     return x, residual
 

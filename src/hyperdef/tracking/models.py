@@ -512,78 +512,114 @@ class CoordinatedTurn3D:
 # ------------------------------------------------------- ballistic and glide physics
 
 
-def _acceleration(s: np.ndarray, lifting: bool) -> tuple[np.ndarray, ...]:
-    """ECEF acceleration (ax, ay, az) of states by component ``s`` (n, N).
+@dataclass(frozen=True, slots=True)
+class _Aero:
+    """Aerodynamic parameters of states by component, held over a propagation (n,):
+    ``1 / beta`` (m^2/kg), and for a lifting model ``L/D`` and the bank's cosine and
+    sine (None when not lifting). Taken once per propagation instead of at every RK4
+    stage (an exponential and two trigonometric functions per state and stage)."""
+
+    inv_beta: np.ndarray
+    lift_to_drag: np.ndarray | None = None
+    cos_bank: np.ndarray | None = None
+    sin_bank: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, s: np.ndarray, lifting: bool) -> _Aero:
+        """Parameters of states ``s`` by component, shape (n, N)."""
+        inv_beta = np.exp(-s[6])
+        if not lifting:
+            return cls(inv_beta)
+        return cls(inv_beta, s[7].copy(), np.cos(s[8]), np.sin(s[8]))
+
+
+def _acceleration(r: np.ndarray, v: np.ndarray, aero: _Aero) -> np.ndarray:
+    """ECEF acceleration (3, N) of positions ``r`` (3, N) and velocities ``v`` (3, N).
 
     J2 gravity, Coriolis and centrifugal terms, drag ``-q / beta`` along the velocity
-    and, when ``lifting``, lift ``(L/D) q / beta`` perpendicular to it, rotated by the
-    bank angle about it exactly as in :func:`hyperdef.core.dynamics.point_mass_derivative`
-    (bank 0: in the vertical plane, up; positive bank: to the right). The atmosphere
-    turns with the Earth, so the air-relative velocity is the ECEF velocity.
+    and, when ``aero`` has a lift-to-drag ratio, lift ``(L/D) q / beta`` perpendicular to
+    it, rotated by the bank angle about it exactly as in
+    :func:`hyperdef.core.dynamics.point_mass_derivative` (bank 0: in the vertical plane,
+    up; positive bank: to the right). The atmosphere turns with the Earth, so the
+    air-relative velocity is the ECEF velocity.
     """
-    x, y, z, vx, vy, vz, log_beta = s[0:7]
-    ax, ay, az = gravity_j2_components(x, y, z)
+    x, y, z = r
+    vx, vy, vz = v
+    out = np.empty_like(v)
+    ax, ay, az = gravity_j2_components(x, y, z, out=(out[0], out[1], out[2]))
     w = OMEGA_EARTH_RAD_S
     ax += w * w * x + 2.0 * w * vy
     ay += w * w * y - 2.0 * w * vx
-    r_vec = s[0:3].T
-    rho, _ = ussa76_fast(approx_altitude_m(r_vec))
+    rho, _ = ussa76_fast(approx_altitude_m(r.T))
     speed2 = vx * vx + vy * vy + vz * vz
     speed = np.maximum(np.sqrt(speed2), 1e-9)
-    q_over_beta = 0.5 * rho * speed2 * np.exp(-log_beta)  # drag acceleration, m/s^2
+    q_over_beta = 0.5 * rho * speed2 * aero.inv_beta  # drag acceleration, m/s^2
     k_v = -q_over_beta / speed
-    if not lifting:
-        return ax + k_v * vx, ay + k_v * vy, az + k_v * vz
-    lift_to_drag, bank = s[7], s[8]
-    r = np.sqrt(x * x + y * y + z * z)
-    inv_rv = 1.0 / (r * speed)
+    if aero.lift_to_drag is None:
+        ax += k_v * vx
+        ay += k_v * vy
+        az += k_v * vz
+        return out
+    r_norm = np.sqrt(x * x + y * y + z * z)
+    inv_rv = 1.0 / (r_norm * speed)
     sin_gamma = (x * vx + y * vy + z * vz) * inv_rv
     cos_gamma = np.sqrt(np.maximum(1.0 - sin_gamma * sin_gamma, 1e-24))
-    lift = q_over_beta * lift_to_drag / cos_gamma  # L' of core.dynamics
-    cos_b, sin_b = np.cos(bank), np.sin(bank)
-    k_c = lift * sin_b * inv_rv
-    k_v = k_v - lift * cos_b * sin_gamma / speed
-    k_r = lift * cos_b / r
-    return (
-        ax + k_v * vx + k_r * x + k_c * (vy * z - vz * y),
-        ay + k_v * vy + k_r * y + k_c * (vz * x - vx * z),
-        az + k_v * vz + k_r * z + k_c * (vx * y - vy * x),
-    )
+    lift = q_over_beta * aero.lift_to_drag / cos_gamma  # L' of core.dynamics
+    k_c = lift * aero.sin_bank * inv_rv
+    lift_up = lift * aero.cos_bank
+    k_v = k_v - lift_up * sin_gamma / speed
+    k_r = lift_up / r_norm
+    ax += k_v * vx + k_r * x + k_c * (vy * z - vz * y)
+    ay += k_v * vy + k_r * y + k_c * (vz * x - vx * z)
+    az += k_v * vz + k_r * z + k_c * (vx * y - vy * x)
+    return out
+
+
+def physics_acceleration(x: np.ndarray, lifting: bool) -> np.ndarray:
+    """ECEF acceleration of states of the physics models, m/s^2, shape (N, 3).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, 7) or (N, 9)
+        :class:`Ballistic` states (``lifting=False``; a glide state's L/D and bank are
+        then ignored) or :class:`Glide` states (``lifting=True``).
+    lifting : bool
+        Include the lift of the glide model.
+    """
+    s = np.ascontiguousarray(np.asarray(x, dtype=np.float64).T)
+    return _acceleration(s[0:3], s[3:6], _Aero.of(s, lifting)).T
 
 
 def _rk4_propagate(y: np.ndarray, dt: np.ndarray, max_substep_s: float, lifting: bool):
     """RK4 over ``dt`` (N,) in equal sub-steps of at most ``max_substep_s``; parameters held.
 
     Each track takes ``ceil(|dt| / max_substep_s)`` sub-steps of its own (zero-length
-    steps pad the shorter ones), so a track's result does not depend on its batch.
+    steps pad the shorter ones), so a track's result does not depend on its batch. Only
+    position and velocity are integrated: the aerodynamic parameters are constant over
+    the propagation (:class:`_Aero`).
     """
     n_sub = np.maximum(np.ceil(np.abs(dt) / max_substep_s), 1.0)
     h_track = dt / n_sub
     s = np.ascontiguousarray(y.T)  # (n, N)
-
-    def deriv(state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return state[3:6], np.stack(_acceleration(state, lifting))
-
+    aero = _Aero.of(s, lifting)
+    r, v = s[0:3], s[3:6]
     for k in range(int(np.max(n_sub, initial=1.0))):
         h = np.where(k < n_sub, h_track, 0.0)
         half = 0.5 * h
-        dr1, dv1 = deriv(s)
-        s2 = s.copy()
-        s2[0:3] += half * dr1
-        s2[3:6] += half * dv1
-        dr2, dv2 = deriv(s2)
-        s3 = s.copy()
-        s3[0:3] += half * dr2
-        s3[3:6] += half * dv2
-        dr3, dv3 = deriv(s3)
-        s4 = s.copy()
-        s4[0:3] += h * dr3
-        s4[3:6] += h * dv3
-        dr4, dv4 = deriv(s4)
-        s = s.copy()
-        s[0:3] += h / 6.0 * (dr1 + 2.0 * dr2 + 2.0 * dr3 + dr4)
-        s[3:6] += h / 6.0 * (dv1 + 2.0 * dv2 + 2.0 * dv3 + dv4)
-    return s.T.copy()
+        a1 = _acceleration(r, v, aero)
+        r2, v2 = r + half * v, v + half * a1
+        a2 = _acceleration(r2, v2, aero)
+        r3, v3 = r + half * v2, v + half * a2
+        a3 = _acceleration(r3, v3, aero)
+        r4, v4 = r + h * v3, v + h * a3
+        a4 = _acceleration(r4, v4, aero)
+        sixth = h / 6.0
+        r = r + sixth * (v + 2.0 * v2 + 2.0 * v3 + v4)
+        v = v + sixth * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
+    out = y.copy()
+    out[:, 0:3] = r.T
+    out[:, 3:6] = v.T
+    return out
 
 
 @dataclass(frozen=True, slots=True)
