@@ -287,3 +287,17 @@ def test_campaign_cli_writes_aggregates_and_refuses_bad_flags(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "--scheduler" in r.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_chunks_run_on_small_pages_and_restore_numpy_setting():
+    """A chunk turns NumPy's huge-page advice off while it runs and restores it after."""
+    hugepage = pytest.importorskip("numpy._core.multiarray")._set_madvise_hugepage
+    from hyperdef.montecarlo import _small_pages
+
+    original = hugepage(True)
+    for setting in (True, False):
+        hugepage(setting)
+        with _small_pages():
+            assert hugepage(False) is False  # off inside
+        assert hugepage(setting) is setting  # what it was before, after
+    hugepage(original)
