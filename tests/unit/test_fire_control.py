@@ -413,12 +413,55 @@ def test_a_look_that_finds_no_window_is_tried_again_while_the_track_lasts(monkey
                                np.zeros(3), 3e4, 5e4, t_from_s + 90, "" if ok else "too_late")
 
     monkeypatch.setattr(fc, "launch_window", window)
-    monkeypatch.setattr(fc, "predict_track_path", lambda t, x, t_from, **k: None)
+    monkeypatch.setattr(fc, "predict_track_paths", lambda requests: [None] * len(requests))
     sls = fc.Battery("b", "USA", 26.4, 127.8, 0.0, "sm6", 2, "shoot_look_shoot")
     salvo = fc.Battery("s", "USA", 26.2, 127.7, 0.0, "sm6", 2, "salvo")
     trk = {"t": np.arange(90.0, 200.0), "x": np.zeros((110, 6))}
     windows = {("b", 3): None, ("s", 3): None}
-    got = fc._open_windows([salvo, sls], {"b": 2, "s": 2}, windows, trk, 3, 100.0, 4.0)
+    got = fc._solve(fc._open_windows([salvo, sls], {"b": 2, "s": 2}, windows, trk, 3, 100.0,
+                                     4.0))
     assert list(got) == [1] and got[1].earliest_s == pytest.approx(112.0)
     assert seen == [100.0, 104.0, 108.0, 112.0]
-    assert fc._open_windows([salvo, sls], {"b": 0, "s": 2}, windows, trk, 3, 100.0, 4.0) == {}
+    assert fc._solve(fc._open_windows([salvo, sls], {"b": 0, "s": 2}, windows, trk, 3, 100.0,
+                                      4.0)) == {}
+
+
+def test_paths_predicted_together_are_the_paths_predicted_alone(ballistic):
+    """One predict_track_paths call for many requests (two tracks, the 10 s and the 2 s
+    integration step, a path that reaches the ground, another horizon) gives every path
+    bit for bit as predict_track_path gives it alone, in any order: the planning of many
+    draws shares these calls, so a draw's windows must not depend on the others."""
+    from hyperdef.engagement import guidance
+    from hyperdef.engagement.fire_control import (
+        PathRequest,
+        predict_track_path,
+        predict_track_paths,
+        track_acceleration,
+    )
+
+    rows = ballistic.rows(0)
+    t = np.arange(100.0, ballistic.t[rows][-1] - 1.0, 2.0)
+    r, v, _ = ballistic.state_at(np.zeros(t.size, int), t)
+    track_a = (t, np.hstack([r, v]))
+    track_b = (t + 0.5, np.hstack([r + 30.0, v * (1.0 + 1e-4)]))  # another track's rows
+    requests = [PathRequest(*track_a, 300.0), PathRequest(*track_a, 620.0),
+                PathRequest(*track_b, 450.5), PathRequest(*track_b, 616.5, horizon_s=60.0),
+                PathRequest(*track_a, 300.0, horizon_s=120.0, step_s=2.0)]
+    modes = set()
+    for q in requests:
+        k = int(np.searchsorted(q.t_track, q.t_from_s, side="right")) - 1
+        a = track_acceleration(q.t_track, q.x_track, k)
+        modes.add(int(guidance.target_aero(q.x_track[k:k + 1, :3], q.x_track[k:k + 1, 3:],
+                                           a[None], accel_age_s=10.0).mode[0]))
+    assert modes == {0, 1}, "the requests should need both integration steps"
+    alone = [predict_track_path(q.t_track, q.x_track, q.t_from_s, horizon_s=q.horizon_s,
+                                step_s=q.step_s) for q in requests]
+    assert alone[1].t[-1] < 620.0 + 900.0, "a path should reach the ground"
+    for order in (list(range(len(requests))), list(range(len(requests)))[::-1]):
+        together = predict_track_paths([requests[m] for m in order])
+        for m, path in zip(order, together, strict=True):
+            assert np.array_equal(path.t, alone[m].t), f"request {m}: sample times differ"
+            assert np.array_equal(path.r_ecef_m, alone[m].r_ecef_m), (
+                f"request {m}: positions differ when predicted with the others")
+    with pytest.raises(InputError, match="t_from_s"):
+        predict_track_paths([requests[0], PathRequest(*track_a, 50.0)])

@@ -33,6 +33,14 @@ its draw's generator in the draw's firing order (then one uniform per round for 
 kill), and ``engage`` flies each round as if alone, so a draw's result does not depend
 on the draws flown with it.
 
+The planning steps that need predicted paths (a pair's first window, a launch solution, a
+look) are *plans*: generators that yield the :class:`PathRequest` list they wait for, are
+sent the paths, and return their result. :func:`_gather` runs many plans in lockstep as
+one (the pairs of a draw, the draws of a batch) and :func:`_solve` answers each round of
+requests with one :func:`predict_track_paths`, so the planning of a batch costs one RK4
+integration per round instead of one per path; every path is predicted row by row, the
+same in a batch as alone.
+
 Rounds in flight are shared knowledge of all the batteries on one picture (shoot-look-
 shoot across batteries, the dynamic WTA of Hosein & Athans 1990):
 
@@ -67,10 +75,13 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hyperdef.core.dynamics import approx_altitude_m
 from hyperdef.core.frames import ecef_to_lla, great_circle_distance_m
@@ -87,6 +98,8 @@ from hyperdef.engagement.simulate import (
 )
 from hyperdef.errors import InputError
 from hyperdef.threats.trajectory import Trajectory, concat_trajectories
+
+_T = TypeVar("_T")
 
 #: firing doctrines
 DOCTRINES = ("shoot_look_shoot", "salvo")
@@ -216,6 +229,30 @@ class PredictedPath:
         return float(self.t[-1])
 
 
+@dataclass(frozen=True, slots=True)
+class PathRequest:
+    """A threat path to predict from a track (:func:`predict_track_path`'s arguments).
+
+    Attributes
+    ----------
+    t_track : ndarray, shape (K,)
+        Track update times, increasing, s.
+    x_track : ndarray, shape (K, 6)
+        ECEF position (m) and velocity (m/s) estimates.
+    t_from_s : float
+        Prediction start, s.
+    horizon_s, step_s, accel_baseline_s : float
+        Prediction length, sample spacing and acceleration baseline, s.
+    """
+
+    t_track: np.ndarray
+    x_track: np.ndarray
+    t_from_s: float
+    horizon_s: float = 900.0
+    step_s: float = 1.0
+    accel_baseline_s: float = 20.0
+
+
 def predict_track_path(t_track: np.ndarray, x_track: np.ndarray, t_from_s: float, *,
                        horizon_s: float = 900.0, step_s: float = 1.0,
                        accel_baseline_s: float = 20.0) -> PredictedPath:
@@ -225,7 +262,7 @@ def predict_track_path(t_track: np.ndarray, x_track: np.ndarray, t_from_s: float
     ``accel_baseline_s``; the threat is flown forward under J2 gravity plus the
     aerodynamic part of that acceleration
     (:func:`~hyperdef.engagement.guidance.predict_path_samples`), and the path is cut
-    where it reaches the ground.
+    where it reaches the ground. The one-request case of :func:`predict_track_paths`.
 
     Parameters
     ----------
@@ -236,23 +273,50 @@ def predict_track_path(t_track: np.ndarray, x_track: np.ndarray, t_from_s: float
     t_from_s : float
         Prediction start.
     """
-    k = int(np.searchsorted(t_track, t_from_s, side="right")) - 1
-    if k < 0:
-        raise InputError(f"t_from_s: {t_from_s} is before the track's first update "
-                         f"{float(t_track[0])}")
-    a = track_acceleration(t_track, x_track, k, accel_baseline_s)
-    j = max(int(np.searchsorted(t_track, t_track[k] - accel_baseline_s, side="right")) - 1, 0)
-    times = t_track[k] + np.arange(0.0, horizon_s + step_s, step_s)
-    n = times.size
-    r = predict_path_samples(x_track[k:k + 1, :3], x_track[k:k + 1, 3:], a[None],
-                             times - t_track[k], accel_age_s=0.5 * (t_track[k] - t_track[j]),
-                             stop_below_m=0.0)[0]
-    alt = approx_altitude_m(r)
-    below = np.flatnonzero(alt < 0.0)
-    end = int(below[0]) if below.size else n
-    end = max(end, 1)
-    keep = times[:end] >= t_from_s
-    return PredictedPath(t=times[:end][keep], r_ecef_m=r[:end][keep])
+    return predict_track_paths([PathRequest(t_track, x_track, t_from_s, horizon_s, step_s,
+                                            accel_baseline_s)])[0]
+
+
+def predict_track_paths(requests: Sequence[PathRequest]) -> list[PredictedPath]:
+    """:func:`predict_track_path` of many requests, their paths integrated together.
+
+    The requests with as many samples (the same horizon and spacing) share one
+    :func:`~hyperdef.engagement.guidance.predict_path_samples`, one row each on its own
+    steps and sample times, so a path is the same, bit for bit, whatever requests share
+    the call.
+
+    Raises
+    ------
+    InputError
+        A request starts before its track's first update.
+    """
+    k = np.empty(len(requests), dtype=np.int64)
+    for m, q in enumerate(requests):  # per request: the row it starts from (one search)
+        k[m] = int(np.searchsorted(q.t_track, q.t_from_s, side="right")) - 1
+        if k[m] < 0:
+            raise InputError(f"t_from_s: {q.t_from_s} is before the track's first update "
+                             f"{float(q.t_track[0])}")
+    times = [q.t_track[k[m]] + np.arange(0.0, q.horizon_s + q.step_s, q.step_s)
+             for m, q in enumerate(requests)]
+    out: list[PredictedPath] = [None] * len(requests)  # type: ignore[list-item]
+    for size in dict.fromkeys(t.size for t in times):  # one group per horizon (often one)
+        group = [m for m, t in enumerate(times) if t.size == size]
+        qs = [requests[m] for m in group]
+        x0 = np.array([q.x_track[k[m]] for m, q in zip(group, qs, strict=True)])
+        t0 = np.array([q.t_track[k[m]] for m, q in zip(group, qs, strict=True)])
+        a = np.array([track_acceleration(q.t_track, q.x_track, k[m], q.accel_baseline_s)
+                      for m, q in zip(group, qs, strict=True)])
+        age = np.array([0.5 * (q.t_track[k[m]] - q.t_track[_baseline_start(
+            q.t_track, k[m], q.accel_baseline_s)]) for m, q in zip(group, qs, strict=True)])
+        at = np.array([times[m] for m in group])
+        r = predict_path_samples(x0[:, :3], x0[:, 3:], a, at - t0[:, None], accel_age_s=age,
+                                 stop_below_m=0.0)
+        below = approx_altitude_m(r) < 0.0
+        ends = np.maximum(np.where(below.any(axis=1), below.argmax(axis=1), size), 1)
+        for m, q, row, end in zip(group, qs, r, ends.tolist(), strict=True):
+            keep = times[m][:end] >= q.t_from_s
+            out[m] = PredictedPath(t=times[m][:end][keep], r_ecef_m=row[:end][keep])
+    return out
 
 
 def path_is_predictable(x6: np.ndarray, a: np.ndarray, *, max_climb_curvature_m_s2: float = 2.0,
@@ -279,9 +343,15 @@ def path_is_predictable(x6: np.ndarray, a: np.ndarray, *, max_climb_curvature_m_
 def track_acceleration(t_track: np.ndarray, x_track: np.ndarray, k: int,
                        baseline_s: float = 20.0) -> np.ndarray:
     """Acceleration at row ``k`` differenced from velocities ``baseline_s`` apart, m/s^2."""
-    j = max(int(np.searchsorted(t_track, t_track[k] - baseline_s, side="right")) - 1, 0)
+    j = _baseline_start(t_track, k, baseline_s)
     dt = t_track[k] - t_track[j]
     return (x_track[k, 3:] - x_track[j, 3:]) / dt if dt > 0 else np.zeros(3)
+
+
+def _baseline_start(t_track: np.ndarray, k: int, baseline_s: float) -> int:
+    """Row of the velocity differenced with row ``k``'s: the last at least ``baseline_s``
+    earlier (the first row when there is none)."""
+    return max(int(np.searchsorted(t_track, t_track[k] - baseline_s, side="right")) - 1, 0)
 
 
 def launch_window(battery: Battery, path: PredictedPath, t_now_s: float,
@@ -363,23 +433,25 @@ class FireControlResult:
 def _firm_tracks(tracks: pa.Table) -> dict[int, dict]:
     """History of every track that was ever confirmed, keyed by track id."""
     ids = tracks.column("track_id").to_numpy()
-    status = np.asarray(tracks.column("status").to_pylist(), dtype=object)
+    status = tracks.column("status")
+    is_confirmed = pc.fill_null(pc.equal(status, "confirmed"), False).to_numpy()
+    kept = ~pc.fill_null(pc.equal(status, "deleted"), False).to_numpy()
     t = tracks.column("t").to_numpy()
     x = np.column_stack([tracks.column(c).to_numpy() for c in ("x", "y", "z", "vx", "vy",
                                                                "vz")])
     truth = (tracks.column("truth_id").to_numpy() if "truth_id" in tracks.column_names
              else np.full(ids.size, -1))
-    nodes = tracks.column("node").to_pylist()
-    markings = tracks.column("marking").to_pylist()
+    nodes, markings = tracks.column("node"), tracks.column("marking")
     out = {}
-    for tid in np.unique(ids[status == "confirmed"]):  # per firm track, not per sample
-        rows = np.flatnonzero((ids == tid) & (status != "deleted"))
+    for tid in np.unique(ids[is_confirmed]):  # per firm track, not per sample
+        rows = np.flatnonzero((ids == tid) & kept)
         rows = rows[np.argsort(t[rows], kind="stable")]
-        confirmed = rows[status[rows] == "confirmed"]
+        confirmed = rows[is_confirmed[rows]]
+        last = int(rows[-1])
         out[int(tid)] = {
             "t": t[rows], "x": x[rows], "t_firm": float(t[confirmed[0]]),
-            "node": nodes[rows[-1]], "marking": markings[rows[-1]],
-            "truth_id": int(truth[rows[-1]]),
+            "node": nodes[last].as_py(), "marking": markings[last].as_py(),
+            "truth_id": int(truth[last]),
         }
     return out
 
@@ -502,12 +574,15 @@ def run_fire_control_draws(tracks: list[pa.Table], batteries: list[Battery],
 
     Draw d fires on ``tracks[d]`` against the truth ``trajectories[d]`` with the
     batteries as given (each draw starts from their full inventories). The planning
-    (windows, assignment, looks) is per draw; the flights are batched across draws:
-    every first shot of every draw in one :func:`~hyperdef.engagement.simulate.engage`
-    call per interceptor class, then every shoot-look-shoot second shot (they depend on
-    the first shots' kills) in another. A draw's random use depends on that draw only
-    (the streams of :func:`run_fire_control`, from ``rngs[d]``) and ``engage`` flies each
-    round alone whatever shares its batch, so result d equals
+    (windows, assignment, looks) follows each draw's own decisions, its path predictions
+    made together with those of the other draws (module notes: one batched
+    :func:`predict_track_paths` per planning round); the flights are batched across
+    draws: every first shot of every draw in one
+    :func:`~hyperdef.engagement.simulate.engage` call per interceptor class, then every
+    shoot-look-shoot second shot (they depend on the first shots' kills) in another. A
+    draw's random use depends on that draw only (the streams of
+    :func:`run_fire_control`, from ``rngs[d]``) and ``engage`` flies each round alone
+    whatever shares its batch, so result d equals
     ``run_fire_control(tracks[d], batteries, trajectories[d], rng=rngs[d], ...)``, every
     value of it.
 
@@ -541,12 +616,13 @@ def run_fire_control_draws(tracks: list[pa.Table], batteries: list[Battery],
                          f"got {len(trajectories)} and {len(rngs)}")
     check_options(options)
     draws = [_Draw(tracks[d], batteries, threat_values, kill_assessment_delay_s,
-                   decision_step_s) for d in range(n)]  # planning only: windows, WTA
-    first = [draw.first_shots() for draw in draws]
+                   decision_step_s) for d in range(n)]
+    _solve(_gather([draw.assign() for draw in draws]))  # planning only: windows, WTA
+    first = _solve(_gather([draw.first_shots() for draw in draws]))
     for draw, shots, fired in zip(draws, first, _fly_shots(first, batteries, trajectories,
                                                            rngs, options), strict=True):
         draw.record_first(shots, fired)
-    second = [draw.second_shots() for draw in draws]
+    second = _solve(_gather([draw.second_shots() for draw in draws]))
     for draw, shots, fired in zip(draws, second, _fly_shots(second, batteries, trajectories,
                                                             rngs, options), strict=True):
         for shot, rounds in zip(shots, fired, strict=True):
@@ -568,8 +644,10 @@ class _Shot:
 
 
 class _Draw:
-    """Fire-control planning and records of one draw (internal): windows and the
-    assignment at construction, then the shots of each decision round."""
+    """Fire-control planning and records of one draw (internal): the windows and the
+    assignment (:meth:`assign`), then the shots of each decision round. The planning
+    methods are plans (module notes): run them with :func:`_solve`, or many draws' at
+    once with :func:`_gather`."""
 
     def __init__(self, tracks: pa.Table, batteries: list[Battery],
                  threat_values: dict[int, float] | None, kill_assessment_delay_s: float,
@@ -577,14 +655,24 @@ class _Draw:
         self.batteries = batteries
         self.delay_s = kill_assessment_delay_s
         self.step_s = decision_step_s
-        firm = self.firm = join_broken_tracks(_firm_tracks(tracks))
+        self.threat_values = threat_values or {}
+        self.firm = join_broken_tracks(_firm_tracks(tracks))
         self.inventory = {b.battery_id: int(b.inventory) for b in batteries}
         self.rows: list[dict] = []
         self.windows: dict = {}
-        track_ids = self.track_ids = sorted(firm)
+        self.track_ids = sorted(self.firm)
+        self.counter = 0
+        self.killed_by = np.zeros(len(self.track_ids), dtype=bool)
+        #: when the kill assessment of every round at each threat is known
+        self.assessed = np.full(len(self.track_ids), -np.inf)
+
+    def assign(self) -> Plan[None]:
+        """The first window of every releasable battery-track pair (all pairs planned
+        together), a refusal row for each other pair, then the first-shot and supporting
+        assignments."""
+        batteries, firm, track_ids = self.batteries, self.firm, self.track_ids
         n_b, n_t = len(batteries), len(track_ids)
-        feasible = np.zeros((n_b, n_t), dtype=bool)
-        pk = self.pk = np.zeros((n_b, n_t))
+        pairs, plans = [], []
         for i, b in enumerate(batteries):  # pairs of a raid: batteries x firm tracks
             for j, tid in enumerate(track_ids):
                 trk = firm[tid]
@@ -592,11 +680,16 @@ class _Draw:
                 if not allowed:
                     self.rows.append(_refusal(b, tid, trk, why))
                     continue
-                window = _first_window(b, trk, decision_step_s)
-                self.windows[(b.battery_id, tid)] = window
-                feasible[i, j] = window.engageable
-                pk[i, j] = DEFAULT_SSPK.get(b.interceptor, 0.7)
-        values = self.values = np.array([(threat_values or {}).get(t, 1.0) for t in track_ids])
+                pairs.append((i, j))
+                plans.append(_first_window(b, trk, self.step_s))
+        feasible = np.zeros((n_b, n_t), dtype=bool)
+        pk = self.pk = np.zeros((n_b, n_t))
+        for (i, j), window in zip(pairs, (yield from _gather(plans)), strict=True):
+            b = batteries[i]
+            self.windows[(b.battery_id, track_ids[j])] = window
+            feasible[i, j] = window.engageable
+            pk[i, j] = DEFAULT_SSPK.get(b.interceptor, 0.7)
+        values = self.values = np.array([self.threat_values.get(t, 1.0) for t in track_ids])
         # a salvo spends two rounds on a threat: the assignment counts engagements, not
         # rounds
         per_engagement = np.array([2 if b.doctrine == "salvo" else 1 for b in batteries])
@@ -604,30 +697,34 @@ class _Draw:
         self.choice = assign_one_shot(values, pk, feasible, -(-rounds // per_engagement))
         self.support = _support_shots(batteries, track_ids, self.windows, values, pk,
                                       feasible, self.choice, rounds, per_engagement,
-                                      kill_assessment_delay_s)
-        self.counter = 0
-        self.killed_by = np.zeros(n_t, dtype=bool)
-        #: when the kill assessment of every round at each threat is known
-        self.assessed = np.full(n_t, -np.inf)
+                                      self.delay_s)
 
-    def first_shots(self) -> list[_Shot]:
+    def first_shots(self) -> Plan[list[_Shot]]:
         """First shots of every assigned track, in launch order, before any second shot:
-        a battery's rounds go to new threats before it looks again at an old one."""
+        a battery's rounds go to new threats before it looks again at an old one. Their
+        launch solutions are planned together."""
         batteries, windows = self.batteries, self.windows
         shots = [(windows[(batteries[i].battery_id, tid)].preferred_s, j, tid, i)
                  for j, tid in enumerate(self.track_ids)
                  for i in (self.choice[j], self.support[j]) if i >= 0]
-        out = []
+        fired = []
         for _, j, tid, i in sorted(shots):
             b = batteries[i]
             if self.inventory[b.battery_id] <= 0:
                 continue
-            trk = self.firm[tid]
-            window = launch_solution(b, trk["t"], trk["x"], windows[(b.battery_id, tid)])
             rounds = 2 if b.doctrine == "salvo" and self.inventory[b.battery_id] >= 2 else 1
             self.inventory[b.battery_id] -= rounds  # per round fired
-            out.append(_Shot(int(i), j, tid, trk, window, rounds, 1))
-        return out
+            fired.append((int(i), j, tid, windows[(b.battery_id, tid)], rounds))
+        return (yield from self._solutions(fired, 1))
+
+    def _solutions(self, fired: list[tuple], number: int) -> Plan[list[_Shot]]:
+        """Shots ``(battery, j, track id, window, rounds)`` with their launch solutions
+        (:func:`launch_solution`, all planned together)."""
+        solved = yield from _gather([
+            _launch_solution(self.batteries[i], self.firm[tid]["t"], self.firm[tid]["x"],
+                             window) for i, _, tid, window, _ in fired])
+        return [_Shot(i, j, tid, self.firm[tid], window, rounds, number)
+                for (i, j, tid, _, rounds), window in zip(fired, solved, strict=True)]
 
     def record_first(self, shots: list[_Shot], fired: list[list[tuple]]) -> None:
         for shot, rounds in zip(shots, fired, strict=True):
@@ -637,19 +734,20 @@ class _Draw:
             self.assessed[j] = max(self.assessed[j], t_done + self.delay_s
                                    if np.isfinite(t_done) else np.nan)
 
-    def second_shots(self) -> list[_Shot]:
+    def second_shots(self) -> Plan[list[_Shot]]:
         """Shoot-look-shoot across batteries: no battery fires again at a threat while a
         round is in flight at it (assessment pending); where the look shows a survivor,
         the best shoot-look-shoot battery with a round left and a launch that still fits
-        fires."""
+        fires. The looks follow one another (each spends a round the next may not have);
+        the launch solutions are planned together after them."""
         batteries, n_b = self.batteries, len(self.batteries)
         looks = [(self.assessed[j], j, tid) for j, tid in enumerate(self.track_ids)
                  if np.isfinite(self.assessed[j]) and not self.killed_by[j]]
-        out = []
+        fired = []
         for t_ready, j, tid in sorted(looks):
             trk = self.firm[tid]
-            open_now = _open_windows(batteries, self.inventory, self.windows, trk, tid,
-                                     t_ready, self.step_s)
+            open_now = yield from _open_windows(batteries, self.inventory, self.windows, trk,
+                                                tid, t_ready, self.step_s)
             if not open_now:
                 continue
             can = np.array([i in open_now for i in range(n_b)])[:, None]
@@ -658,11 +756,9 @@ class _Draw:
             i = int(assign_one_shot(self.values[j:j + 1], self.pk[:, j:j + 1], can, left)[0])
             if i < 0:
                 continue
-            b = batteries[i]
-            window = launch_solution(b, trk["t"], trk["x"], open_now[i])
-            self.inventory[b.battery_id] -= 1
-            out.append(_Shot(i, j, tid, trk, window, 1, 2))
-        return out
+            self.inventory[batteries[i].battery_id] -= 1
+            fired.append((i, j, tid, open_now[i], 1))
+        return (yield from self._solutions(fired, 2))
 
     def record(self, shot: _Shot, fired: list[tuple]) -> tuple[bool, float]:
         """Rows of a shot's rounds (miss, status, t_intercept, kill uniform each); whether
@@ -759,18 +855,19 @@ def _engage_rounds(rounds: list[_Shot], draws: list[int], streams: list[np.rando
 
 
 def _open_windows(batteries: list[Battery], inventory: dict, windows: dict, trk: dict,
-                  tid: int, t_ready: float, step_s: float) -> dict[int, LaunchWindow]:
+                  tid: int, t_ready: float, step_s: float) -> Plan[dict[int, LaunchWindow]]:
     """Windows of the shoot-look-shoot batteries with rounds left on a surviving threat,
     from the kill assessment on: examined again every ``step_s`` while the track lasts
     (the path predicted at the look can still be too uncertain to place an intercept that
-    a few seconds' more track allows), the first instant any is open."""
+    a few seconds' more track allows), the first instant any is open (a plan, module
+    notes)."""
     ready = [i for i, b in enumerate(batteries)  # a few batteries
              if b.doctrine == "shoot_look_shoot" and inventory[b.battery_id] > 0
              and (b.battery_id, tid) in windows]
     if not ready:
         return {}
     for t_look in np.arange(t_ready, float(trk["t"][-1]) + 1e-9, step_s):
-        path = predict_track_path(trk["t"], trk["x"], float(t_look))
+        (path,) = yield [PathRequest(trk["t"], trk["x"], float(t_look))]
         open_now = {i: w for i in ready
                     if (w := launch_window(batteries[i], path, float(t_look))).engageable}
         if open_now:
@@ -850,6 +947,12 @@ def launch_solution(battery: Battery, t_track: np.ndarray, x_track: np.ndarray,
     -------
     LaunchWindow
     """
+    return _solve(_launch_solution(battery, t_track, x_track, window, iterations))
+
+
+def _launch_solution(battery: Battery, t_track: np.ndarray, x_track: np.ndarray,
+                     window: LaunchWindow, iterations: int = 3) -> Plan[LaunchWindow]:
+    """:func:`launch_solution` as a plan (module notes)."""
     if not window.engageable:
         return window
     for _ in range(iterations):  # a few fixed-point passes
@@ -858,8 +961,8 @@ def launch_solution(battery: Battery, t_track: np.ndarray, x_track: np.ndarray,
         if k < 0 or not path_is_predictable(x_track[k], track_acceleration(t_track, x_track,
                                                                           k)):
             break
-        fresh = launch_window(battery, predict_track_path(t_track, x_track, t_launch),
-                              t_launch)
+        (path,) = yield [PathRequest(t_track, x_track, t_launch)]
+        fresh = launch_window(battery, path, t_launch)
         if not fresh.engageable:
             break
         window = fresh
@@ -868,15 +971,17 @@ def launch_solution(battery: Battery, t_track: np.ndarray, x_track: np.ndarray,
     return window
 
 
-def _first_window(battery: Battery, trk: dict, step_s: float) -> LaunchWindow:
-    """The first window that opens on a firm track, checked every ``step_s`` seconds."""
+def _first_window(battery: Battery, trk: dict, step_s: float) -> Plan[LaunchWindow]:
+    """The first window that opens on a firm track, checked every ``step_s`` seconds (a
+    plan, module notes)."""
     last = None
     for t_dec in np.arange(trk["t_firm"], trk["t"][-1] + 1e-9, step_s):  # decision times
         k = int(np.searchsorted(trk["t"], t_dec, side="right")) - 1
         a = track_acceleration(trk["t"], trk["x"], k)
         if not path_is_predictable(trk["x"][k], a):
             continue
-        window = launch_window(battery, predict_track_path(trk["t"], trk["x"], t_dec), t_dec)
+        (path,) = yield [PathRequest(trk["t"], trk["x"], t_dec)]
+        window = launch_window(battery, path, t_dec)
         if window.engageable:
             return window
         last = window
@@ -885,6 +990,49 @@ def _first_window(battery: Battery, trk: dict, step_s: float) -> LaunchWindow:
         return LaunchWindow(False, *(np.nan,) * 5, nan3, np.nan, np.nan, np.nan,
                             "unpredictable")
     return last
+
+
+#: a planning step that needs predicted paths: a generator that yields the path requests
+#: it waits for, is sent their paths (in order), and returns its result
+Plan = Generator[list[PathRequest], list[PredictedPath], _T]
+
+
+def _gather(plans: Sequence[Plan]) -> Plan[list]:
+    """Several plans run in lockstep as one: each round asks for the requests of every
+    plan still running, together, and returns each its own paths; the result is the
+    list of their results, in order."""
+    plans = list(plans)
+    results: list = [None] * len(plans)
+    asks: dict[int, list[PathRequest]] = {}
+
+    def advance(m: int, paths: list[PredictedPath] | None) -> None:
+        try:
+            asks[m] = plans[m].send(paths)
+        except StopIteration as done:
+            results[m] = done.value
+            asks.pop(m, None)
+
+    for m in range(len(plans)):  # the plans' first steps
+        advance(m, None)
+    while asks:  # one round: every waiting plan's requests at once
+        waiting = list(asks.items())
+        paths = yield [q for _, requests in waiting for q in requests]
+        at = 0
+        for m, requests in waiting:
+            advance(m, paths[at:at + len(requests)])
+            at += len(requests)
+    return results
+
+
+def _solve(plan: Plan[_T]) -> _T:
+    """Run a plan to its result, each round's requests answered by one
+    :func:`predict_track_paths`."""
+    try:
+        requests = plan.send(None)
+        while True:
+            requests = plan.send(predict_track_paths(requests))
+    except StopIteration as done:
+        return done.value
 
 
 def _refusal(b: Battery, tid: int, trk: dict, why: str) -> dict:

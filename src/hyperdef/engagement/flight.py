@@ -145,12 +145,16 @@ class InterceptorFlight:
         drop = hit @ self.schedule.drop_kg
         self.m[idx] -= drop
 
-    def available_accel(self, t_s: float, idx: np.ndarray) -> np.ndarray:
+    def available_accel(self, t_s: float, idx: np.ndarray,
+                        air: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Largest lateral acceleration each interceptor can make now, m/s^2, shape (k,).
 
         The largest of the aerodynamic limit ``min(n_max g0, q S C_N,max / m)`` (while
         an airframe flies), thrust vectoring ``T sin(delta_max) / m`` (while a stage
         burns), and divert thrust over mass (kill vehicle with propellant left).
+        ``air``, the (density kg/m^3, speed of sound m/s) of
+        :func:`~hyperdef.core.atmosphere.ussa76_fast` at the interceptors' altitudes,
+        is looked up when not given.
         """
         ic = self.interceptor
         r, v, m = self.r[idx], self.v[idx], self.m[idx]
@@ -160,7 +164,7 @@ class InterceptorFlight:
         separated = tau >= self.schedule.end_s[-1] - 1e-9
         aero_on = ~separated | (ic.kill_vehicle.steering == "aero")
         if aero_on.any():
-            rho, _ = ussa76_fast(approx_altitude_m(r))
+            rho, _ = ussa76_fast(approx_altitude_m(r)) if air is None else air
             q = 0.5 * rho * dot(v, v)
         else:  # kill vehicles on thrusters only
             q = np.zeros_like(m)
@@ -214,8 +218,11 @@ class InterceptorFlight:
             return command
         return command + (a0 - command) * np.exp(-s / tau)
 
-    def _derivative(self, r, v, m, a_lat, held: Held):
-        """(dr/dt, dv/dt, dm/dt) by component: the hot kernel of every run (STYLE 1)."""
+    def _derivative(self, r, v, m, a_lat, held: Held, env=None, air=None):
+        """(dr/dt, dv/dt, dm/dt) by component: the hot kernel of every run (STYLE 1).
+
+        ``env`` (:func:`environment_acceleration` at ``r, v``) and ``air`` (density and
+        speed of sound at ``r``) are computed when not given."""
         ic = self.interceptor
         vx, vy, vz = v[:, 0], v[:, 1], v[:, 2]
         speed2 = vx * vx + vy * vy + vz * vz
@@ -223,7 +230,7 @@ class InterceptorFlight:
         inv_speed = 1.0 / np.sqrt(speed2)
         if held.any_drag:
             speed = speed2 * inv_speed
-            rho, sound = ussa76_fast(approx_altitude_m(r))
+            rho, sound = ussa76_fast(approx_altitude_m(r)) if air is None else air
             drag = 0.5 * rho * speed2 * held.drag_area_m2 * ic.airframe.cd0
             drag *= body_drag_factor(speed / sound)
             axial = (held.thrust_n - drag) / m
@@ -235,13 +242,12 @@ class InterceptorFlight:
         ly = ay - along * vy
         lz = az - along * vz
         push = axial * inv_speed
-        gx, gy, gz = gravity_j2_components(r[:, 0], r[:, 1], r[:, 2])
-        w2 = OMEGA_EARTH_RAD_S * OMEGA_EARTH_RAD_S
-        two_w = 2.0 * OMEGA_EARTH_RAD_S
+        if env is None:
+            env = environment_acceleration(r, v)
         dv = np.empty_like(v)
-        dv[:, 0] = gx + w2 * r[:, 0] + two_w * vy + push * vx + lx
-        dv[:, 1] = gy + w2 * r[:, 1] - two_w * vx + push * vy + ly
-        dv[:, 2] = gz + push * vz + lz
+        dv[:, 0] = env[:, 0] + push * vx + lx
+        dv[:, 1] = env[:, 1] + push * vy + ly
+        dv[:, 2] = env[:, 2] + push * vz + lz
         dm = -held.mdot_kg_s
         if held.any_divert:
             use = np.sqrt(lx * lx + ly * ly + lz * lz) * m / (ic.kill_vehicle.divert_isp_s
@@ -249,9 +255,15 @@ class InterceptorFlight:
             dm = dm - np.where(held.thruster_divert & (m > self.dry_mass_kg), use, 0.0)
         return v, dv, dm
 
-    def step(self, idx: np.ndarray, h_s: float | np.ndarray, held: Held) -> None:
+    def step(self, idx: np.ndarray, h_s: float | np.ndarray, held: Held, *,
+             env: np.ndarray | None = None,
+             air: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Advance interceptors ``idx`` by one RK4 step of ``h_s`` seconds (one length for
         all, or one per interceptor, shape (k,)).
+
+        ``env`` (:func:`environment_acceleration` at the interceptors' states) and ``air``
+        (density and speed of sound at their altitudes) are the first stage's, when the
+        caller has them already.
 
         The autopilot lag is not part of the RK4 state: with the command held over the
         step, the achieved acceleration is ``a_c + (a_0 - a_c) exp(-s/T)`` exactly, and
@@ -269,13 +281,13 @@ class InterceptorFlight:
         half = 0.5 * h
         half_c = half[:, None]
         a_half = self._lateral(a0, cmd, half_c)
-        k1 = self._derivative(r0, v0, m0, self._lateral(a0, cmd, 0.0), held)
+        k1 = self._derivative(r0, v0, m0, self._lateral(a0, cmd, 0.0), held, env, air)
         k2 = self._derivative(r0 + half_c * k1[0], v0 + half_c * k1[1], m0 + half * k1[2],
                               a_half, held)
         k3 = self._derivative(r0 + half_c * k2[0], v0 + half_c * k2[1], m0 + half * k2[2],
                               a_half, held)
-        k4 = self._derivative(r0 + hc * k3[0], v0 + hc * k3[1], m0 + h * k3[2],
-                              self._lateral(a0, cmd, hc), held)
+        a_end = self._lateral(a0, cmd, hc)
+        k4 = self._derivative(r0 + hc * k3[0], v0 + hc * k3[1], m0 + h * k3[2], a_end, held)
         sixth = h / 6.0
         sixth_c = sixth[:, None]
         self.r[idx] = r0 + sixth_c * (k1[0] + 2.0 * (k2[0] + k3[0]) + k4[0])
@@ -284,7 +296,7 @@ class InterceptorFlight:
         if self.interceptor.kill_vehicle.steering == "thrusters":
             m1 = np.where(held.thruster_divert, np.maximum(m1, self.dry_mass_kg), m1)
         self.m[idx] = m1
-        self.a_lat[idx] = self._lateral(a0, cmd, hc)
+        self.a_lat[idx] = a_end
 
     def acceleration(self, idx: np.ndarray, held: Held) -> np.ndarray:
         """Current acceleration dv/dt of interceptors ``idx``, m/s^2, shape (k, 3)."""

@@ -277,24 +277,35 @@ def _target_derivative(y: np.ndarray, aero: TargetAero, tau_s: np.ndarray) -> np
     return out
 
 
-def _propagate(y0: np.ndarray, aero: TargetAero, h_s: np.ndarray, n_steps: int,
+def _propagate(y0: np.ndarray, aero: TargetAero, h_s: np.ndarray, n_steps: np.ndarray,
                stop_below_m: float | None = None) -> np.ndarray:
-    """Classical RK4 from ``y0`` (n, 6), ``n_steps`` steps of ``h_s`` (n,) per row; the
-    states at every step, shape (n_steps + 1, n, 6). With ``stop_below_m`` the steps end
-    once every row is below that altitude (the rest repeat the last state)."""
-    out = np.empty((n_steps + 1, *y0.shape))
+    """Classical RK4 from ``y0`` (n, 6), row i by ``n_steps[i]`` steps of ``h_s[i]``; the
+    states at every step, shape (max(n_steps) + 1, n, 6), a row's state held after its
+    last step. With ``stop_below_m`` a row also holds its state from the first step that
+    ends below that altitude, and the steps end once no row has any to go.
+
+    Each row's states are those of the row propagated alone: every operation is row by
+    row, and a held row keeps its state exactly (the steps still computed for it are
+    discarded)."""
+    n_steps = np.asarray(n_steps, dtype=np.int64)
+    k_max = int(n_steps.max()) if n_steps.size else 0
+    out = np.empty((k_max + 1, *y0.shape))
     out[0] = y = y0
     h = h_s[:, None]
     tau = np.zeros(y0.shape[0])
-    for k in range(n_steps):  # time steps; every row advances together
+    going = n_steps > 0
+    for k in range(k_max):  # time steps; every row advances together
         k1 = _target_derivative(y, aero, tau)
         k2 = _target_derivative(y + 0.5 * h * k1, aero, tau + 0.5 * h_s)
         k3 = _target_derivative(y + 0.5 * h * k2, aero, tau + 0.5 * h_s)
         k4 = _target_derivative(y + h * k3, aero, tau + h_s)
-        y = y + (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4)
+        y = np.where(going[:, None], y + (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4), y)
         tau = tau + h_s
         out[k + 1] = y
-        if stop_below_m is not None and np.all(approx_altitude_m(y[:, :3]) < stop_below_m):
+        going &= n_steps > k + 1
+        if stop_below_m is not None:
+            going &= ~(approx_altitude_m(y[:, :3]) < stop_below_m)
+        if not going.any():
             out[k + 2:] = y
             break
     return out
@@ -333,12 +344,6 @@ def _propagate_rows(y0: np.ndarray, aero: TargetAero, h_s: np.ndarray,
     out = np.empty_like(y)
     out[order] = y
     return out
-
-
-def _step_for(aero: TargetAero, max_step_s: float | None) -> float:
-    if max_step_s is not None:
-        return float(max_step_s)
-    return PREDICT_STEP_S[1] if np.any(aero.mode == _AERO_BALLISTIC) else PREDICT_STEP_S[0]
 
 
 def predict_path(r: np.ndarray, v: np.ndarray, a: np.ndarray, dt_s: np.ndarray,
@@ -403,42 +408,54 @@ def predict_path_samples(r: np.ndarray, v: np.ndarray, a: np.ndarray, t_s: np.nd
                          accel_age_s: float | np.ndarray = 0.0,
                          max_step_s: float | None = None, stop_below_m: float | None = None
                          ) -> np.ndarray:
-    """Positions of each row's predicted path at common times ``t_s`` ahead, m.
+    """Positions of each row's predicted path at times ``t_s`` ahead, m.
 
-    The model of :func:`predict_path`, integrated once per row on steps of at most
-    :data:`PREDICT_STEP_S` and sampled at ``t_s`` by cubic Hermite interpolation between
-    the steps' positions and velocities (fourth order, as the integrator).
+    The model of :func:`predict_path`, integrated once per row in equal steps of at most
+    :data:`PREDICT_STEP_S` (the shorter one where the row's drag is scaled with the air
+    density) over the row's last sample time, and sampled at ``t_s`` by cubic Hermite
+    interpolation between the steps' positions and velocities (fourth order, as the
+    integrator). All rows are integrated together, and a row's samples do not depend on
+    the other rows.
 
     Parameters
     ----------
     r, v, a : ndarray, shape (n, 3)
         ECEF position (m), velocity (m/s) and acceleration (m/s^2) of the estimates.
-    t_s : ndarray, shape (K,)
-        Times ahead of the estimates, s (>= 0, increasing).
+    t_s : ndarray, shape (K,) or (n, K)
+        Times ahead of the estimates, s (>= 0, increasing): common to every row, or one
+        row of times per estimate.
+    accel_horizon_s, accel_age_s, max_step_s
+        As :func:`predict_path`.
     stop_below_m : float, optional
-        Stop integrating once every row is below this altitude (the samples after that
-        hold the last state).
+        Stop integrating a row once it is below this altitude (its samples after that
+        hold its last state).
 
     Returns
     -------
     ndarray, shape (n, K, 3)
         Predicted ECEF positions, m.
     """
-    t = np.asarray(t_s, dtype=float).reshape(-1)
-    aero = target_aero(r, v, a, accel_horizon_s=accel_horizon_s, accel_age_s=accel_age_s)
     n = r.shape[0]
-    if t.size == 0:
+    t = np.atleast_1d(np.asarray(t_s, dtype=float))
+    t = np.broadcast_to(t, (n, t.shape[-1]))
+    aero = target_aero(r, v, a, accel_horizon_s=accel_horizon_s, accel_age_s=accel_age_s)
+    if t.shape[1] == 0:
         return np.empty((n, 0, 3))
-    span = max(float(t[-1]), 0.0)
-    n_steps = max(int(np.ceil(span / _step_for(aero, max_step_s))), 1)
-    h = span / n_steps if span > 0 else 1.0
+    if max_step_s is not None:
+        step = np.full(n, float(max_step_s))
+    else:
+        step = np.where(aero.mode == _AERO_BALLISTIC, PREDICT_STEP_S[1], PREDICT_STEP_S[0])
+    span = np.maximum(t[:, -1], 0.0)
+    n_steps = np.maximum(np.ceil(span / step), 1.0).astype(np.int64)
+    h = np.where(span > 0.0, span / n_steps, 1.0)
     y0 = np.concatenate([r, v], axis=1).astype(float)
-    states = _propagate(y0, aero, np.full(n, h), n_steps, stop_below_m)  # (S+1, n, 6)
-    k = np.clip((np.maximum(t, 0.0) / h).astype(int), 0, n_steps - 1)
-    s = ((np.maximum(t, 0.0) - k * h) / h)[:, None, None]
-    p0, v0 = states[k, :, :3], states[k, :, 3:] * h
-    p1, v1 = states[k + 1, :, :3], states[k + 1, :, 3:] * h
+    states = _propagate(y0, aero, h, n_steps, stop_below_m)  # (S+1, n, 6)
+    ahead = np.maximum(t, 0.0)
+    k = np.clip((ahead / h[:, None]).astype(int), 0, (n_steps - 1)[:, None])  # (n, K)
+    s = ((ahead - k * h[:, None]) / h[:, None])[..., None]
+    row = np.arange(n)[:, None]
+    p0, v0 = states[k, row, :3], states[k, row, 3:] * h[:, None, None]
+    p1, v1 = states[k + 1, row, :3], states[k + 1, row, 3:] * h[:, None, None]
     s2, s3 = s * s, s * s * s
-    pos = ((2 * s3 - 3 * s2 + 1) * p0 + (s3 - 2 * s2 + s) * v0 + (-2 * s3 + 3 * s2) * p1
-           + (s3 - s2) * v1)
-    return np.transpose(pos, (1, 0, 2))
+    return ((2 * s3 - 3 * s2 + 1) * p0 + (s3 - 2 * s2 + s) * v0 + (-2 * s3 + 3 * s2) * p1
+            + (s3 - s2) * v1)

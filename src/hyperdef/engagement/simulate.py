@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from hyperdef.core.atmosphere import ussa76_fast
 from hyperdef.core.dynamics import approx_altitude_m
 from hyperdef.core.frames import (
     ecef_to_lla,
@@ -657,7 +658,8 @@ class _Run:
         tracking = in_view
         self._uplink(idx, sel, t)
         env = environment_acceleration(r_m, v_m)
-        range_rate = dot(rel, vrel) / np.maximum(rng_m, 1e-9)
+        closing_rate = dot(rel, vrel)
+        range_rate = closing_rate / np.maximum(rng_m, 1e-9)
         tgo_now = rng_m / np.maximum(-range_rate, 1.0)
 
         if tracking.all():
@@ -671,7 +673,11 @@ class _Run:
                 command[tracking] = self._terminal(
                     it, it, t[tracking], u[tracking], rng_m[tracking], range_rate[tracking],
                     a_t[tracking] - env[tracking], tgo_now[tracking])
-        command = limit_lateral(command, v_m, fl.available_accel(t, sel))
+        # the atmosphere at the step's start, for the steering limit and the first RK4
+        # stage (wherever an airframe flies)
+        air = (ussa76_fast(approx_altitude_m(r_m)) if self.ic.kill_vehicle.steering == "aero"
+               or not separated.all() else None)
+        command = limit_lateral(command, v_m, fl.available_accel(t, sel, air))
 
         # each shot's step ends at the next tick of its own grid (terminal: every tick,
         # midcourse: every `_ticks` ticks, both counted from the epoch), or earlier at its
@@ -684,7 +690,7 @@ class _Run:
         t1 = np.minimum(np.minimum(grid, event), self.t_end[sel])
         t1 = np.maximum(t1, t + 1e-6)
         h = t1 - t
-        fl.step(sel, h, fl.held(t, sel, command))
+        fl.step(sel, h, fl.held(t, sel, command), env=env, air=air)
         self.clock[sel] = t1
         burnt = t1 >= event - 1e-9  # a stage burned out on this step's end
         if burnt.any():
@@ -693,7 +699,7 @@ class _Run:
         r_t1, v_t1, _ = self._target_each(idx, sel, t1)
         r_m1 = fl.r[sel]
         rel1, vrel1 = r_t1 - r_m1, v_t1 - fl.v[sel]
-        closing_before = dot(rel, vrel) < 0.0
+        closing_before = closing_rate < 0.0
         opening_after = dot(rel1, vrel1) >= 0.0
         crossing = closing_before & opening_after
         self._track_minimum(idx, sel, rng_m, t)
@@ -720,20 +726,28 @@ class _Run:
     def _midcourse(self, idx, r_m, v_m, env, t) -> np.ndarray:
         """Boost: hold the fly-out path the launch elevation was chosen on (the zero-effort
         miss of a coasting body says nothing useful while the motors still add speed).
-        After burnout: fly through the predicted intercept point (divert or fins)."""
-        command = line_holding_command(self.flight, t, idx)
+        After burnout: coast until the time to go is inside ``midcourse_window_s`` (no
+        command, and no PIP predicted), then fly through the predicted intercept point
+        (divert or fins)."""
         fl = self.flight
         guided = fl.separated(t, idx)
+        command = np.zeros((idx.size, 3))
+        if not guided.all():  # still boosting (the command of a guided shot is its own)
+            command[~guided] = line_holding_command(fl, t[~guided], idx[~guided])
         if guided.any():
             g = idx[guided]
             if self.replan:
                 self._refresh_pip(g, r_m[guided], v_m[guided], t[guided])
-            elif not self.opt.ideal:  # the planned intercept time, the latest estimate
-                self.pip[g] = self._predict(g, self.t_pip[g])
             tgo = self.t_pip[g] - t[guided]
-            correct = tgo <= self.opt.midcourse_window_s
-            command[guided] = np.where(correct[:, None], midcourse_command(
-                r_m[guided], v_m[guided], self.pip[g], tgo, env[guided]), 0.0)
+            # the coast before the window flies no command, and needs no PIP yet
+            near = np.flatnonzero(guided)[tgo <= self.opt.midcourse_window_s]
+            if near.size:
+                aim = idx[near]
+                if not self.replan and not self.opt.ideal:
+                    # the target at the planned intercept time, from the latest estimate
+                    self.pip[aim] = self._predict(aim, self.t_pip[aim])
+                command[near] = midcourse_command(r_m[near], v_m[near], self.pip[aim],
+                                                  self.t_pip[aim] - t[near], env[near])
         return command
 
     def _refresh_pip(self, idx, r_m, v_m, t, iterations: int = 3) -> None:
