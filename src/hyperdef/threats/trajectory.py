@@ -21,8 +21,8 @@ from hyperdef.threats.aero import stagnation_heat_flux_w_m2
 PHASES = ("boost", "coast", "pullout", "glide", "dive", "cruise", "reentry")
 PHASE_CODE = {name: i for i, name in enumerate(PHASES)}
 
-#: sorted search keys of recently interpolated trajectories (id -> (t array, key))
-_KEY_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+#: sorted search keys of recently interpolated trajectories (id -> (t array, key, span))
+_KEY_CACHE: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
 
 
 def segment_floor(times: np.ndarray, key: np.ndarray, span: float, group: np.ndarray,
@@ -188,18 +188,24 @@ class Trajectory:
         return r, v, a
 
     def _key_span(self) -> float:
-        return float(np.max(self.t) - np.min(self.t)) + 1.0
+        """Span of the sample times plus 1 s: the object offset of the search key."""
+        return self._key()[1]
 
     def _time_key(self) -> np.ndarray:
         """Times made globally sorted by adding object index times a span (cached)."""
+        return self._key()[0]
+
+    def _key(self) -> tuple[np.ndarray, float]:
+        """(search key, span), made once per trajectory (a few are live at a time)."""
         cached = _KEY_CACHE.get(id(self))
         if cached is not None and cached[0] is self.t:
-            return cached[1]
-        key = self.t + self.object_index * self._key_span()
+            return cached[1], cached[2]
+        span = float(np.max(self.t) - np.min(self.t)) + 1.0 if self.t.size else 1.0
+        key = self.t + self.object_index * span
         if len(_KEY_CACHE) >= 8:
             _KEY_CACHE.pop(next(iter(_KEY_CACHE)))
-        _KEY_CACHE[id(self)] = (self.t, key)
-        return key
+        _KEY_CACHE[id(self)] = (self.t, key, span)
+        return key, span
 
     def to_table(self) -> pa.Table:
         """The truth table of DESIGN.md (``truth.parquet``), lat/lon in degrees.
