@@ -25,7 +25,6 @@ import pyarrow.parquet as pq
 from hyperdef.core.frames import great_circle_distance_m
 from hyperdef.errors import InputError
 from hyperdef.scenario import Scenario
-from hyperdef.sensors.detections import concat_detections
 from hyperdef.threats import draw_isp_scale, fly
 from hyperdef.threats.trajectory import Trajectory, concat_trajectories, select_objects
 
@@ -117,21 +116,56 @@ def node_reports(detections: pa.Table, node: str, links: tuple = ()) -> pa.Table
     sender's own sensors' reports that their marking releases to the receiver, arriving
     ``latency_s`` later (``t_report`` shifted). Nothing else reaches the node's tracker
     (links sharing ``tracks`` are fused after tracking, :func:`node_picture`).
-    """
-    from hyperdef.tracking.nodes import released_to
 
-    nodes = np.asarray(detections.column("node").to_pylist(), dtype=object)
-    parts = [detections.filter(pa.array(nodes == node))]
+    Returns
+    -------
+    pyarrow.Table
+        A Detections table (:data:`hyperdef.sensors.detections.SCHEMA`): the node's own
+        reports, then each link's, sorted by measurement time (stable), as
+        :func:`~hyperdef.sensors.detections.concat_detections` joins them; the rows are
+        taken from ``detections`` once.
+
+    Raises
+    ------
+    InputError
+        As :func:`hyperdef.tracking.nodes.released_to` for a sender's reports (a bad
+        receiving node, or a null or unparsable marking, naming the row among them).
+    """
+    from hyperdef.core.markings import check_node
+    from hyperdef.sensors.detections import COLUMNS, SCHEMA
+    from hyperdef.tracking.nodes import release_sets
+
+    nodes = detections.column("node")
+
+    def rows_of(name: str) -> np.ndarray:
+        return np.flatnonzero(pc.fill_null(pc.equal(nodes, name), False).to_numpy(
+            zero_copy_only=False))
+
+    parts, shifts = [rows_of(node)], [None]
+    markings = detections.select([c for c in ("marking",) if c in detections.column_names])
     for sender, receiver, share, latency, _interval in links:
         if receiver != node or share != "detections":
             continue
-        theirs = released_to(detections.filter(pa.array(nodes == sender)), node)
-        if theirs.num_rows:
-            shifted = pc.add(theirs.column("t_report"), float(latency))
-            theirs = theirs.set_column(theirs.schema.get_field_index("t_report"), "t_report",
-                                       shifted)
-        parts.append(theirs)
-    return concat_detections(parts)
+        sent = rows_of(sender)
+        check_node(node, "node")
+        sets, codes = release_sets(markings.take(pa.array(sent)))  # names its row in sent
+        allowed = np.fromiter((node in s for s in sets), dtype=bool, count=len(sets))
+        parts.append(sent[allowed[codes]] if codes.size else sent[:0])
+        shifts.append(float(latency))
+    rows = np.concatenate(parts)
+    t = pc.cast(detections.column("t"), pa.float64()).to_numpy(zero_copy_only=False)
+    order = np.argsort(t[rows], kind="stable")
+    table = detections.take(pa.array(rows[order])).select(COLUMNS).cast(SCHEMA)
+    if len(parts) > 1:
+        # the latency of the link each row came by (the node's own rows keep theirs)
+        linked = np.repeat([shift is not None for shift in shifts], [p.size for p in parts])
+        latency_s = np.repeat([shift or 0.0 for shift in shifts], [p.size for p in parts])
+        t_report = table.column("t_report")
+        shifted = pc.if_else(pa.array(linked[order]),
+                             pc.add(t_report, pa.array(latency_s[order])), t_report)
+        i = table.schema.get_field_index("t_report")
+        table = table.set_column(i, table.schema.field(i), shifted)
+    return table
 
 
 def node_picture(own: dict[str, pa.Table], node: str, links: tuple = ()) -> pa.Table:
@@ -242,7 +276,7 @@ def run_draws(scenarios: Sequence[Scenario], seeds: Sequence[int], *,
     start = stage("tracking")
     pictures = _track_draws(scenarios, detections)
     tracks = [pa.concat_tables([
-        table.append_column("picture", pa.array([name] * table.num_rows, pa.string()))
+        table.append_column("picture", pa.repeat(pa.scalar(name, pa.string()), table.num_rows))
         for name, table in draw.items()]) if draw else pa.table({}) for draw in pictures]
     timings["tracking_s"] = time.perf_counter() - start
 

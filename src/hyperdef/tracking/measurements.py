@@ -349,4 +349,5 @@ def measurement_covariance_to_ecef(
     jac[:, 2, 2] = rho * ce
     c = enu_rotation(ecef_to_lla(r_s), check=False)
     full = np.swapaxes(c, -1, -2) @ jac
-    return full @ R[:, 0:3, 0:3] @ np.swapaxes(full, -1, -2)
+    # (full R) full^T, the product written over jac (no longer needed)
+    return np.matmul(full, R[:, 0:3, 0:3], out=jac) @ np.swapaxes(full, -1, -2)

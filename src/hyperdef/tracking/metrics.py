@@ -20,8 +20,10 @@ In both, a pair farther apart than ``gate_m`` (default: no gate) is left unassig
 object is alive from its first to its last truth sample. Only rows with status ``confirmed``
 are scored; ``node`` restricts a table holding several nodes' tracks to one of them.
 
-The set-distance and assignment steps loop over time (one ``linear_sum_assignment`` per
-scan, which has no batched form); everything per row is vectorised.
+The set-distance and assignment steps loop over the times with several live truth objects
+(one ``linear_sum_assignment`` per scan, which has no batched form); a time with at most one
+truth is scored in array expressions (its one assignment is the nearest estimate), and
+everything per row is vectorised.
 
 References
 ----------
@@ -259,6 +261,7 @@ class _Rows:
     valid: np.ndarray  # (B, K) object alive
     truth_state: np.ndarray  # (B, K, 6) NaN where not alive
     first_t: np.ndarray  # (B,) first truth sample of each object
+    table: pa.Table  # the (node-filtered) Tracks table the rows index
 
 
 def _column(tracks: pa.Table, name: str) -> pa.ChunkedArray:
@@ -277,8 +280,9 @@ def _rows(tracks: pa.Table, trajectory: Trajectory, node: str | None) -> _Rows:
     confirmed = pc.fill_null(pc.equal(_column(tracks, "status"), "confirmed"), False)
     rows = np.flatnonzero(confirmed.to_numpy(zero_copy_only=False))
     state = np.column_stack(
-        [_column(tracks, c).to_numpy(zero_copy_only=False).astype(float) for c in _STATE_COLUMNS]
-    ).reshape(-1, 6)[rows]
+        [_column(tracks, c).to_numpy(zero_copy_only=False)[rows].astype(float)
+         for c in _STATE_COLUMNS]
+    ).reshape(-1, 6)
     t = t_all[rows]
     track_id = _column(tracks, "track_id").to_numpy(zero_copy_only=False)[rows]
     truth_id = None
@@ -303,6 +307,7 @@ def _rows(tracks: pa.Table, trajectory: Trajectory, node: str | None) -> _Rows:
         valid=valid,
         truth_state=truth_state,
         first_t=trajectory.t[trajectory.offsets[:-1]],
+        table=tracks,
     )
 
 
@@ -328,17 +333,28 @@ def _component(component: str) -> slice:
     return _COMPONENTS[component]
 
 
-def _sets_over_time(tracks, trajectory, component, node):
-    """Distinct times (K,), and the point sets at each where either holds more than one.
+def _sets_over_time(rows: _Rows, part: slice):
+    """Distinct times (K,), and the point sets at each, grouped by how they are scored.
 
-    Returns ``(times, single, sets)``: ``single`` holds, for the times where each set has at
-    most one point (one threat, one track: most of a run), the arrays ``(m, n, d)`` of set
-    sizes (K,) and truth-to-estimate distance (K,; NaN unless both have a point), so those
-    times are scored in one array expression; ``sets`` maps every other time index to its
-    (live truth, confirmed estimates) point sets.
+    ``part`` is the slice of the state compared (:func:`_component`). Returns
+    ``(times, single, few, sets)``:
+
+    - ``single``: for the times where each set has at most one point (one threat, one
+      track: most of a run), the arrays ``(m, n, d)`` of set sizes (K,) and
+      truth-to-estimate distance (K,; NaN unless both have a point), so those times are
+      scored in one array expression;
+    - ``few``: the times with at most one truth and several estimates (tentative tracks
+      confirmed beside the true one, or tracks on nothing), ``(kk, m, n, start, dist)``:
+      their time indices (F,), set sizes (F,), and the distances from the truth to each
+      of their estimates, concatenated (sum n,; NaN where no truth), time ``kk[i]``'s from
+      ``start[i]``. The one assignment to make there is the nearest estimate, so these are
+      scored in array expressions too, each value as :func:`_ospa` and :func:`_gospa`
+      give it (the first estimate of least cost, the final root a Python float power);
+    - ``sets``: every other time index (several truths) mapped to its (live truth,
+      confirmed estimates) point sets, scored one assignment at a time.
+
+    One computation serves OSPA and GOSPA.
     """
-    part = _component(component)
-    rows = _rows(tracks, trajectory, node)
     n_times = rows.times.size
     m = rows.valid.sum(axis=0)
     n = np.bincount(rows.k, minlength=n_times)
@@ -350,12 +366,32 @@ def _sets_over_time(tracks, trajectory, component, node):
         est[rows.k] = np.arange(rows.k.size)  # the one row at each such time
         diff = rows.truth_state[obj, both, part] - rows.state[est[both], part]
         d[both] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    groups = _groups(rows.k, n_times)
+    order = np.argsort(rows.k, kind="stable")  # the rows of time kk: order[lo[kk]:hi[kk]]
+    hi = np.cumsum(n)
+    lo = hi - n
+    kk = np.flatnonzero((m <= 1) & (n > 1))
+    sizes = n[kk]
+    start = np.cumsum(sizes) - sizes
+    seg = np.repeat(np.arange(kk.size), sizes)
+    est = order[np.repeat(lo[kk] - start, sizes) + np.arange(seg.size)]
+    dist = np.full(seg.size, np.nan)
+    if rows.valid.shape[0]:
+        obj = np.argmax(rows.valid[:, kk], axis=0)  # the one truth (any object where none)
+        diff = rows.truth_state[obj[seg], kk[seg], part] - rows.state[est, part]
+        dist = np.sqrt(np.einsum("ijk,ijk->ij", diff[None], diff[None]))[0]  # as _distances
+    # a time with a NaN estimate goes to linear_sum_assignment (which refuses it), as before
+    invalid = np.zeros(kk.size, dtype=bool)
+    if kk.size:
+        invalid = (m[kk] == 1) & np.logical_or.reduceat(np.isnan(dist), start)
+    several = np.union1d(np.flatnonzero(m > 1), kk[invalid])
+    if np.any(invalid):
+        kk, sizes, dist = kk[~invalid], sizes[~invalid], dist[~invalid[seg]]
+        start = np.cumsum(sizes) - sizes
     sets = {
-        kk: (rows.truth_state[rows.valid[:, kk], kk, part], rows.state[groups[kk], part])
-        for kk in np.flatnonzero((m > 1) | (n > 1)).tolist()
+        k: (rows.truth_state[rows.valid[:, k], k, part], rows.state[order[lo[k]:hi[k]], part])
+        for k in several.tolist()
     }
-    return rows.times, (m, n, d), sets
+    return rows.times, (m, n, d), (kk, m[kk], sizes, start, dist), sets
 
 
 def ospa_over_time(
@@ -397,12 +433,22 @@ def ospa_over_time(
         OSPA distance at each.
     """
     _check_common(c_m, p, node)
-    times, (m, n, d), sets = _sets_over_time(tracks, trajectory, component, node)
-    c, p = float(c_m), float(p)
+    part = _component(component)
+    return _ospa_over_time(_sets_over_time(_rows(tracks, trajectory, node), part),
+                           float(c_m), float(p))
+
+
+def _ospa_over_time(scored, c: float, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ospa_over_time` of the point sets of :func:`_sets_over_time`."""
+    times, (m, n, d), (few, m_few, n_few, start, dist), sets = scored
     # at most one point a side: 0 (both empty), c (one empty) or the cut distance
     values = np.where((m == 0) & (n == 0), 0.0, np.where((m == 0) | (n == 0), c, (
         np.minimum(d, c) ** p) ** (1.0 / p)))
-    for kk, (x, y) in sets.items():  # several threats or tracks at once
+    if few.size:  # one truth (or none) and several estimates: the nearest is assigned
+        least = np.minimum.reduceat(np.minimum(dist, c) ** p, start)
+        base = (least + c**p * (n_few - m_few)) / n_few
+        values[few] = np.where(m_few == 1, [v ** (1.0 / p) for v in base.tolist()], c)
+    for kk, (x, y) in sets.items():  # several threats at once
         values[kk] = _ospa(x, y, c, p)
     return times, values
 
@@ -431,8 +477,15 @@ def gospa_over_time(
     _check_common(c_m, p, node)
     if not (0.0 < alpha <= 2.0):
         raise InputError(f"alpha: must be in (0, 2], got {alpha}")
-    times, (m, n, d), sets = _sets_over_time(tracks, trajectory, component, node)
-    c, p, alpha = float(c_m), float(p), float(alpha)
+    part = _component(component)
+    return _gospa_over_time(_sets_over_time(_rows(tracks, trajectory, node), part),
+                            float(c_m), float(p), float(alpha))
+
+
+def _gospa_over_time(scored, c: float, p: float, alpha: float
+                     ) -> tuple[np.ndarray, GospaResult]:
+    """:func:`gospa_over_time` of the point sets of :func:`_sets_over_time`."""
+    times, (m, n, d), few, sets = scored
     # at most one point a side (as _gospa): a pair farther than c counts as missed + false
     pair = (m == 1) & (n == 1)
     if alpha == 2.0:
@@ -450,11 +503,46 @@ def gospa_over_time(
               "n_false": n_false.astype(np.int64)}
     result["distance"] = (result["localisation"] + result["missed"] + result["false"]) ** (
         1.0 / p)
-    for kk, (x, y) in sets.items():  # several threats or tracks at once
+    _gospa_few(result, few, c, p, alpha)
+    for kk, (x, y) in sets.items():  # several threats at once
         one = _gospa(x, y, c, p, alpha)
         for name, values in result.items():
             values[kk] = getattr(one, name)
     return times, GospaResult(**result)
+
+
+def _gospa_few(result: dict, few, c: float, p: float, alpha: float) -> None:
+    """Write into ``result`` the GOSPA of the times with one truth (or none) and several
+    estimates (``few`` of :func:`_sets_over_time`), each value as :func:`_gospa` gives it:
+    the truth assigned to the first estimate of least cost."""
+    kk, m, n, start, dist = few
+    if kk.size == 0:
+        return
+    cost = np.minimum(dist, c) ** p
+    least = np.minimum.reduceat(cost, start)
+    seg = np.repeat(np.arange(kk.size), n)
+    first = np.full(kk.size, -1)
+    at_least = np.flatnonzero(cost == least[seg])[::-1]
+    first[seg[at_least]] = at_least  # the first of each time's (written last)
+    one = m == 1
+    if alpha == 2.0:
+        d_pick = dist[first]
+        inside = one & (d_pick < c)
+        localisation = np.where(inside, d_pick**p, 0.0)
+        n_cut = (one & ~inside).astype(np.int64)
+    else:
+        localisation = np.where(one, least, 0.0)
+        n_cut = np.zeros(kk.size, dtype=np.int64)
+    assigned = one.astype(np.int64)
+    n_missed = m - assigned + n_cut
+    n_false = n - assigned + n_cut
+    dummy = c**p / alpha
+    missed, false = dummy * n_missed, dummy * n_false
+    total = localisation + missed + false
+    for name, values in (("localisation", localisation), ("missed", missed), ("false", false),
+                         ("n_missed", n_missed), ("n_false", n_false),
+                         ("distance", [v ** (1.0 / p) for v in total.tolist()])):
+        result[name][kk] = values
 
 
 # ------------------------------------------------------------------------------ truth assignment
@@ -779,10 +867,13 @@ def track_nees(
         P is missing or singular.
     """
     _check_common(None, None, node)
-    rows = _rows(tracks, trajectory, node)
+    return _track_nees(_rows(tracks, trajectory, node), by, gate_m)
+
+
+def _track_nees(rows: _Rows, by: str, gate_m: float) -> tuple[TruthAssignment, np.ndarray]:
+    """:func:`track_nees` of the scored rows of :func:`_rows`."""
     a = _assignment(rows, by, gate_m)
-    filtered = tracks if node is None else tracks.filter(pc.equal(tracks["node"], node))
-    P = _covariances(filtered, a.row)
+    P = _covariances(rows.table, a.row)
     out = np.full(a.row.size, np.nan)
     hit = (a.object_index >= 0) & np.all(np.isfinite(P), axis=(1, 2))
     if np.any(hit):
@@ -794,10 +885,16 @@ def track_nees(
 
 
 def _covariances(tracks: pa.Table, rows: np.ndarray) -> np.ndarray:
+    """The ``P`` of the table's ``rows``, (R, 6, 6); NaN where missing or not 36 values."""
     P = np.full((rows.size, 6, 6), np.nan)
     if "P" not in tracks.column_names or rows.size == 0:
         return P
-    col = tracks["P"].combine_chunks().take(pa.array(rows))
+    col = tracks["P"]
+    if col.null_count == 0 and pc.all(pc.equal(pc.list_value_length(col), 36)).as_py():
+        # every row 36 values (the tracker's tables): the rows of the flat values
+        flat = pc.list_flatten(col).to_numpy(zero_copy_only=False)
+        return np.asarray(flat, dtype=float).reshape(-1, 6, 6)[rows]
+    col = col.combine_chunks().take(pa.array(rows))
     lengths = pc.fill_null(pc.list_value_length(col), 0).to_numpy(zero_copy_only=False)
     good = lengths == 36
     if np.any(good):
@@ -1056,9 +1153,12 @@ def summary(
     at most :data:`HELD_GAP_S` apart), ``assigned_by``, ``cutoff_m``, ``order_p``.
     """
     _check_common(c_m, p, node)
-    _, o = ospa_over_time(tracks, trajectory, c_m=c_m, p=p, node=node)
-    _, g = gospa_over_time(tracks, trajectory, c_m=c_m, p=p, node=node)
-    a, ne = track_nees(tracks, trajectory, by=by, gate_m=gate_m, node=node)
+    # the scored rows, the truth at their times and the point sets, once for all figures
+    rows = _rows(tracks, trajectory, node)
+    scored = _sets_over_time(rows, _COMPONENTS["position"])
+    _, o = _ospa_over_time(scored, float(c_m), float(p))
+    _, g = _gospa_over_time(scored, float(c_m), float(p), 2.0)
+    a, ne = _track_nees(rows, by, gate_m)
     n_obj = trajectory.n_objects
     err = _rmse(a, n_obj)
     cont = _continuity(a, n_obj)

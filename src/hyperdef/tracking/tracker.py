@@ -136,6 +136,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
@@ -491,26 +492,63 @@ def _row_error(row: int, column: str, message: str) -> InputError:
     return InputError(f"detections row {row}, column {column}: {message}")
 
 
-def _list_column(table: pa.Table, name: str, width: np.ndarray, type_names: np.ndarray):
-    """Padded (n, max width) float array of a list column; NaN where null or missing."""
-    col = table.column(name).combine_chunks()
-    n = len(col)
+def _value_codes(table: pa.Table, name: str) -> tuple[list, np.ndarray]:
+    """Distinct values of a column and the index of every row's value among them.
+
+    Returns
+    -------
+    values : list
+        The distinct values as Python objects (None for null), in order of first row.
+    codes : ndarray of int64, shape (n,)
+        ``values[codes[i]]`` is row i's value, so that each distinct value (a handful of
+        sensor ids, types or markings) is looked at once, not once per row.
+    """
+    col = table.column(name)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    distinct = col.unique()
+    codes = pc.index_in(col, value_set=distinct)  # a null row finds the null value
+    return distinct.to_pylist(), np.asarray(codes.to_numpy(zero_copy_only=False), np.int64)
+
+
+def _list_column(table: pa.Table, name: str, width: np.ndarray, type_code: np.ndarray,
+                 size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A list column as a float array (n, size): row i's ``width[i]`` values, then NaN.
+
+    Rows that are null are all NaN (``valid`` False). When every row holds the same number
+    of values (one measurement type, no null) the values are read as one block, without
+    the per-element gather of the general case.
+
+    Raises
+    ------
+    InputError
+        A row whose list does not have its type's ``width`` values, naming it.
+    """
+    col = table.column(name)
+    n = table.num_rows
     valid = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    lengths = np.zeros(n, dtype=np.int64)
-    if n:
-        lengths = np.asarray(col.value_lengths().fill_null(0).to_numpy(), dtype=np.int64)
+    lengths = np.asarray(pc.list_value_length(col).fill_null(0).to_numpy(zero_copy_only=False),
+                         dtype=np.int64)
     bad = np.flatnonzero(valid & (lengths != width))
     if bad.size:
         i = int(bad[0])
         raise _row_error(
-            i, name, f"{type_names[i]!r} needs {width[i]} values, got {int(lengths[i])}"
+            i, name, f"{_TYPES[type_code[i]]!r} needs {width[i]} values, got {int(lengths[i])}"
         )
-    wmax = int(width.max(initial=1))
-    out = np.full((n, wmax), np.nan)
+    if n and valid.all() and np.all(width == width[0]):
+        w = int(width[0])
+        values = np.asarray(pc.list_flatten(col).to_numpy(zero_copy_only=False), dtype=float)
+        if w == size:
+            return values.reshape(n, size), valid
+        out = np.full((n, size), np.nan)
+        out[:, :w] = values.reshape(n, w)
+        return out, valid
+    out = np.full((n, size), np.nan)
     if n:
-        offsets = col.offsets.to_numpy()
-        values = col.values.to_numpy(zero_copy_only=False).astype(float)
-        k = np.arange(wmax)
+        chunk = col.combine_chunks()
+        offsets = chunk.offsets.to_numpy()
+        values = np.asarray(chunk.values.to_numpy(zero_copy_only=False), dtype=float)
+        k = np.arange(size)
         take = valid[:, None] & (k[None, :] < width[:, None])
         idx = offsets[:-1, None] + k[None, :]
         out[take] = values[idx[take]]
@@ -545,6 +583,33 @@ def _partition_codes(table: pa.Table, partition: object) -> tuple[np.ndarray, np
     return codes.astype(np.int64).reshape(-1), part_values
 
 
+def _psd_check(Rk: np.ndarray) -> np.ndarray:
+    """Rows of a batch of covariances (k, m, m) that are not symmetric positive
+    semi-definite: asymmetric beyond 1e-9 of their largest entry, or with an eigenvalue
+    below -1e-12 of it.
+
+    A diagonal matrix with no negative entry passes outright (radar covariances are
+    diagonal): it is symmetric, its eigenvalues are its diagonal, and LAPACK's, exact to a
+    few ulps of the largest entry, are nowhere near -1e-12 of it, so the test below
+    would pass it too. Only the other rows are given to ``eigvalsh``.
+    """
+    k, m = Rk.shape[0], Rk.shape[1]
+    flat = Rk.reshape(k, m * m)
+    diagonal = flat[:, np.arange(m) * (m + 1)]
+    # no nonzero entry off the diagonal, none negative on it
+    easy = ((np.count_nonzero(flat, axis=1) == np.count_nonzero(diagonal, axis=1))
+            & (diagonal.min(axis=1) >= 0.0))
+    hard = np.flatnonzero(~easy)
+    bad = np.zeros(k, dtype=bool)
+    if hard.size:
+        Rh = Rk[hard]
+        scale = np.maximum(np.abs(Rh).max(axis=(1, 2)), np.finfo(float).tiny)
+        asym = np.abs(Rh - np.swapaxes(Rh, 1, 2)).max(axis=(1, 2)) > 1e-9 * scale
+        eig = np.linalg.eigvalsh(_sym(Rh))[:, 0]
+        bad[hard] = asym | (eig < -1e-12 * scale)
+    return bad
+
+
 def _prepare(table: pa.Table, skipped: dict, partition: str | None = None) -> tuple[_Input, int]:
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
     if missing:
@@ -555,39 +620,36 @@ def _prepare(table: pa.Table, skipped: dict, partition: str | None = None) -> tu
     if partition is not None:
         part, part_values = _partition_codes(table, partition)
     t = np.asarray(table.column("t").to_numpy(zero_copy_only=False), dtype=float)
-    types = np.asarray(table.column("meas_type").to_numpy(zero_copy_only=False), dtype=object)
-    type_code = np.full(n, -1, dtype=np.int64)
-    for k, name in enumerate(_TYPES):
-        type_code[types == name] = k
+    # string columns through their few distinct values (no Python object per row)
+    type_values, codes = _value_codes(table, "meas_type")
+    known = np.array([_TYPES.index(v) if v in _TYPES else -1 for v in type_values], np.int64)
+    type_code = known[codes] if n else np.zeros(0, dtype=np.int64)
     bad = np.flatnonzero(type_code < 0)
     if bad.size:
         i = int(bad[0])
-        raise _row_error(i, "meas_type", f"{types[i]!r} unknown; allowed: {', '.join(_TYPES)}")
+        raise _row_error(i, "meas_type",
+                         f"{type_values[codes[i]]!r} unknown; allowed: {', '.join(_TYPES)}")
     dims = np.array([_MEAS_DIM[k] for k in _TYPES])[type_code]
-    z, z_valid = _list_column(table, "z", dims, types)
-    Rf, R_valid = _list_column(table, "R", dims * dims, types)
-    z = np.pad(z, ((0, 0), (0, 4 - z.shape[1])), constant_values=np.nan)
-    Rf = np.pad(Rf, ((0, 0), (0, 16 - Rf.shape[1])), constant_values=np.nan)
-    sensor = (
-        np.column_stack(
-            [
-                np.asarray(table.column(c).to_numpy(zero_copy_only=False), float)
-                for c in _SENSOR_COLUMNS
-            ]
-        )
-        if n
-        else np.zeros((0, 6))
-    )
-    # markings -> bit masks, parsed once per distinct string
-    marks = np.asarray(table.column("marking").to_numpy(zero_copy_only=False), dtype=object)
-    mask = np.zeros(n, dtype=np.int64)
-    for value in set(marks.tolist()):
-        rows = np.flatnonzero(marks == value)
+    z, z_valid = _list_column(table, "z", dims, type_code, 4)
+    Rf, R_valid = _list_column(table, "R", dims * dims, type_code, 16)
+
+    def stacked(columns: tuple[str, ...]) -> np.ndarray:
+        if not n:
+            return np.zeros((0, len(columns)))
+        return np.column_stack([np.asarray(table.column(c).to_numpy(zero_copy_only=False),
+                                           float) for c in columns])
+
+    sr, sv = stacked(_SENSOR_COLUMNS[:3]), stacked(_SENSOR_COLUMNS[3:])
+    # markings -> bit masks, parsed once per distinct string (in order of first row)
+    mark_values, codes = _value_codes(table, "marking")
+    bits = np.zeros(len(mark_values), dtype=np.int64)
+    for k, value in enumerate(mark_values):  # a handful of distinct markings
         try:
             nations = parse_marking(value)
         except InputError as err:
-            raise _row_error(int(rows[0]), "marking", str(err)) from None
-        mask[rows] = sum(1 << _NODE_BIT[nat] for nat in nations)
+            raise _row_error(int(np.argmax(codes == k)), "marking", str(err)) from None
+        bits[k] = sum(1 << _NODE_BIT[nat] for nat in nations)
+    mask = bits[codes] if n else np.zeros(0, dtype=np.int64)
     truth = np.full(n, -1, dtype=np.int64)
     if "truth_id" in table.column_names:
         truth = np.asarray(
@@ -595,55 +657,78 @@ def _prepare(table: pa.Table, skipped: dict, partition: str | None = None) -> tu
         )
     # reports skipped, by reason (first reason only)
     ok = np.ones(n, dtype=bool)
-    R = np.zeros((n, 4, 4))
     z_used = np.arange(4)[None, :] < dims[:, None]
     R_used = np.arange(16)[None, :] < (dims * dims)[:, None]
     for reason, bad_rows in (
         ("nan_time", ~np.isfinite(t)),
         ("nan_measurement", ~z_valid | np.any(z_used & ~np.isfinite(z), axis=1)),
         ("nan_covariance", ~R_valid | np.any(R_used & ~np.isfinite(Rf), axis=1)),
-        ("nan_sensor_state", ~np.all(np.isfinite(sensor), axis=1)),
+        ("nan_sensor_state", ~(np.all(np.isfinite(sr), axis=1) & np.all(np.isfinite(sv), axis=1))),
     ):
         new = bad_rows & ok
         if np.any(new):
             skipped[reason] = skipped.get(reason, 0) + int(new.sum())
         ok &= ~bad_rows
+    # rows of each type still in (all of them in one block: one type, nothing skipped)
+    type_rows = [np.flatnonzero(ok & (type_code == k)) for k in range(len(_TYPES))]
+    R = None
     for k, name in enumerate(_TYPES):
         m = _MEAS_DIM[name]
-        rows = np.flatnonzero(ok & (type_code == k))
+        rows = type_rows[k]
         if rows.size == 0:
             continue
-        Rk = Rf[rows, : m * m].reshape(-1, m, m)
-        scale = np.maximum(np.abs(Rk).max(axis=(1, 2)), np.finfo(float).tiny)
-        asym = np.abs(Rk - np.swapaxes(Rk, 1, 2)).max(axis=(1, 2)) > 1e-9 * scale
-        eig = np.linalg.eigvalsh(_sym(Rk))[:, 0]
-        bad_rows = asym | (eig < -1e-12 * scale)
+        Rk = (Rf if rows.size == n else Rf[rows])[:, : m * m].reshape(-1, m, m)
+        bad_rows = _psd_check(Rk)
         if np.any(bad_rows):
             skipped["non_psd_covariance"] = skipped.get("non_psd_covariance", 0) + int(
                 bad_rows.sum()
             )
             ok[rows[bad_rows]] = False
-        good = rows[~bad_rows]
-        R[good, :m, :m] = _sym(Rk[~bad_rows])
+            type_rows[k] = rows[~bad_rows]
+            Rk = Rk[~bad_rows]
+        sym = np.add(Rk, np.swapaxes(Rk, 1, 2))  # _sym(Rk), with one temporary
+        sym *= 0.5
+        if type_rows[k].size == n and m == 4:
+            R = sym
+        else:
+            R = np.zeros((n, 4, 4)) if R is None else R
+            R[type_rows[k], :m, :m] = sym
+    R = np.zeros((n, 4, 4)) if R is None else R
     # conversions for pre-gate and initiation, once per type
-    pos = np.full((n, 3), np.nan)
-    pos_cov = np.full((n, 3, 3), np.nan)
+    pos = pos_cov = None
     for k, name in enumerate(_TYPES):
-        rows = np.flatnonzero(ok & (type_code == k))
+        rows = type_rows[k]
         if rows.size == 0 or name == "los":
             continue
         m = _MEAS_DIM[name]
-        pos[rows] = measurement_to_ecef(name, z[rows, :m], sensor[rows, :3])
-        pos_cov[rows] = measurement_covariance_to_ecef(
-            z[rows, :m], R[rows, :m, :m], sensor[rows, :3], name
-        )
+        if rows.size == n:  # every row: the same (contiguous) arrays as a gather of all
+            z_k, R_k, sr_k = (np.ascontiguousarray(z[:, :m]), np.ascontiguousarray(R[:, :m, :m]),
+                              sr)
+        else:
+            z_k, R_k, sr_k = z[rows, :m], R[rows, :m, :m], sr[rows]
+        pos_k = measurement_to_ecef(name, z_k, sr_k)
+        cov_k = measurement_covariance_to_ecef(z_k, R_k, sr_k, name)
+        if rows.size == n:
+            pos, pos_cov = pos_k, cov_k
+            break
+        if pos is None:
+            pos, pos_cov = np.full((n, 3), np.nan), np.full((n, 3, 3), np.nan)
+        pos[rows] = pos_k
+        pos_cov[rows] = cov_k
+    if pos is None:
+        pos, pos_cov = np.full((n, 3), np.nan), np.full((n, 3, 3), np.nan)
     valid = np.flatnonzero(ok)
     tv = t[valid]
-    sensor_ids = np.asarray(table.column("sensor_id").to_numpy(zero_copy_only=False), object)
-    sensor_code = np.unique(sensor_ids[valid].astype(str), return_inverse=True)[1]
+    # scans sort by sensor_id as text (numpy's order of str(value)); one integer key for
+    # (sensor, type, partition) in that order of precedence
+    sensor_values, sensor_code = _value_codes(table, "sensor_id")
+    text = [str(v) for v in sensor_values]
+    rank = {s: r for r, s in enumerate(sorted(set(text)))}
+    sensor_rank = np.array([rank[s] for s in text], dtype=np.int64)[sensor_code[valid]]
+    key = sensor_rank * len(_TYPES) + type_code[valid]
     if part_values is None:
         out_of_order = int(np.count_nonzero(np.diff(tv) < 0))
-        order = valid[np.lexsort((type_code[valid], sensor_code, tv))]
+        order = valid[np.lexsort((key, tv))]
     else:
         # each partition's rows keep their order: counted as if each were alone, and
         # sorted by scan, then partition (a scan's rows of one partition stay together)
@@ -651,11 +736,11 @@ def _prepare(table: pa.Table, skipped: dict, partition: str | None = None) -> tu
         by_part = np.argsort(pv, kind="stable")
         same = pv[by_part][1:] == pv[by_part][:-1]
         out_of_order = int(np.count_nonzero((np.diff(tv[by_part]) < 0) & same))
-        order = valid[np.lexsort((pv, type_code[valid], sensor_code, tv))]
+        order = valid[np.lexsort((key * len(part_values) + pv, tv))]
     scans = []
     part_scans = 0
     if order.size:
-        key_t, key_s, key_k = t[order], sensor_ids[order], type_code[order]
+        key_t, key_s, key_k = t[order], sensor_code[order], type_code[order]
         change = (key_t[1:] != key_t[:-1]) | (key_s[1:] != key_s[:-1]) | (key_k[1:] != key_k[:-1])
         cuts = np.concatenate(([0], np.flatnonzero(change) + 1, [order.size]))
         scans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
@@ -666,8 +751,8 @@ def _prepare(table: pa.Table, skipped: dict, partition: str | None = None) -> tu
         type_code,
         z,
         R,
-        sensor[:, :3].copy(),
-        sensor[:, 3:].copy(),
+        sr,
+        sv,
         pos,
         pos_cov,
         mask,
@@ -1393,25 +1478,30 @@ class _Run:
     def _columns_by_partition(self) -> list[np.ndarray]:
         """The emitted columns, rows sorted by partition (stable: each partition's rows
         in the order of its run alone), written once to their place (a run of rows per
-        partition of each emitted block)."""
-        part = np.concatenate([row[9] for row in self.rows])
-        by_part = np.argsort(part, kind="stable")
+        partition of each emitted block); the position-velocity column transposed (6, n),
+        a contiguous row per Tracks column."""
+        blocks = list(zip(*self.rows, strict=True))
+        part = np.concatenate(blocks[9])
+        # a stable sort of small integers is a radix sort
+        small = np.uint16 if self.n_parts <= np.iinfo(np.uint16).max else np.int64
+        by_part = np.argsort(part.astype(small), kind="stable")
         dest = np.empty_like(by_part)
         dest[by_part] = np.arange(by_part.size)
-        return [_scatter_rows(blocks, dest) for blocks in zip(*self.rows, strict=True)]
+        return [_scatter_rows(b, dest, transpose=k == 3) for k, b in enumerate(blocks)]
 
     def table(self) -> pa.Table:
         n_models = len(self.models)
         if self.rows and self.partitioned:
             cols = self._columns_by_partition()
         elif self.rows:
-            cols = [np.concatenate(c) for c in zip(*self.rows, strict=True)]
+            cols = [np.concatenate([x.T for x in c], axis=1) if k == 3 else np.concatenate(c)
+                    for k, c in enumerate(zip(*self.rows, strict=True))]
         else:
             cols = [
                 np.zeros(0),
                 np.zeros(0, np.int64),
                 np.zeros(0, np.int8),
-                np.zeros((0, 6)),
+                np.zeros((6, 0)),
                 np.zeros((0, 36)),
                 np.zeros((0, n_models)),
                 np.zeros(0, np.int64),
@@ -1419,7 +1509,7 @@ class _Run:
                 np.zeros(0, np.int64),
                 np.zeros(0, np.int64),
             ][: 10 if self.partitioned else 9]
-        t, ids, status, x6, P, mu, mask, n_upd, truth = cols[:9]
+        t, ids, status, x6_t, P, mu, mask, n_upd, truth = cols[:9]
         n = t.size
         uniq, inv = np.unique(mask, return_inverse=True)
         names = sorted(NODES)
@@ -1427,8 +1517,9 @@ class _Run:
         for bits in uniq.tolist():
             nations = [names[i] for i in range(len(names)) if bits >> i & 1]
             text.append(format_marking(nations) if nations else f"REL TO {self.node}")
-        # string columns as a take from their few distinct values (no object arrays)
-        marking = pa.array(text, pa.string()).take(pa.array(inv.reshape(-1).astype(np.int64)))
+        # string columns as a take from their few distinct values (no object arrays); the
+        # numeric columns wrap the arrays written above (no copy)
+        marking = pa.array(text, pa.string()).take(pa.array(inv.reshape(-1)))
 
         def lists(a: np.ndarray, width: int) -> pa.ListArray:
             offsets = pa.array(np.arange(n + 1, dtype=np.int32) * width)
@@ -1438,33 +1529,40 @@ class _Run:
 
         arrays = [
             pa.array(t),
-            pa.array(ids.astype(np.int64)),
-            pa.array([self.node], pa.string()).take(pa.array(np.zeros(n, np.int64))),
-            pa.array(_STATUS.tolist(), pa.string()).take(pa.array(status.astype(np.int64))),
-            *(pa.array(x6[:, k]) for k in range(6)),
+            pa.array(ids.astype(np.int64, copy=False)),
+            pa.repeat(pa.scalar(self.node, pa.string()), n),
+            pa.array(_STATUS.tolist(), pa.string()).take(pa.array(status)),
+            *(pa.array(x6_t[k]) for k in range(6)),
             lists(P, 36),
             lists(mu, n_models),
             marking,
-            pa.array(n_upd.astype(np.int64)),
-            pa.array(truth.astype(np.int64)),
+            pa.array(n_upd.astype(np.int64, copy=False)),
+            pa.array(truth.astype(np.int64, copy=False)),
         ]
         table = pa.Table.from_arrays(arrays, schema=TRACKS_SCHEMA)
         if self._input.part_values is not None:
             codes = cols[9] if self.partitioned else np.zeros(n, np.int64)
             values = self._input.part_values[codes] if n else np.zeros(0, np.int64)
             table = table.append_column(pa.field(self._input.part_name, pa.int64()),
-                                        pa.array(values.astype(np.int64)))
+                                        pa.array(values.astype(np.int64, copy=False)))
         return table
 
 
-def _scatter_rows(blocks, dest: np.ndarray) -> np.ndarray:
-    """The blocks' rows, concatenated, written to rows ``dest`` of a new array."""
+def _scatter_rows(blocks, dest: np.ndarray, transpose: bool = False) -> np.ndarray:
+    """The blocks' rows, concatenated, written to rows ``dest`` of a new array (with
+    ``transpose``, to columns ``dest`` of a new array of the blocks' rows transposed)."""
     first = blocks[0]
-    out = np.empty((dest.size,) + first.shape[1:], dtype=first.dtype)
+    if transpose:
+        out = np.empty(first.shape[1:] + (dest.size,), dtype=first.dtype)
+    else:
+        out = np.empty((dest.size,) + first.shape[1:], dtype=first.dtype)
     start = 0
-    for block in blocks:
+    for block in blocks:  # one write per emitted block (per scan)
         stop = start + block.shape[0]
-        out[dest[start:stop]] = block
+        if transpose:
+            out[:, dest[start:stop]] = block.T
+        else:
+            out[dest[start:stop]] = block
         start = stop
     return out
 
