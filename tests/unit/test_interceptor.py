@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hyperdef.core.earth import G0_M_S2
+from hyperdef.core.frames import ecef_to_lla, lla_to_ecef
 from hyperdef.engagement.flight import InterceptorFlight
 from hyperdef.engagement.flyout import build_flyout_table, fly_fan, flyout_table
 from hyperdef.engagement.interceptor import GPI_CLASS, SM6_CLASS, check_interceptor
@@ -99,6 +100,22 @@ def test_every_status_comes_back_as_a_record(ballistic):
     table = res.to_table()
     assert table.column_names[:3] == ["draw", "target_index", "t_launch"]
     assert set(res.counts()) == set(STATUSES)
+
+
+def test_a_flight_ends_when_its_target_path_ends(ballistic):
+    """A kill vehicle 30 km above a re-entry vehicle 10 s before impact cannot catch it:
+    its flight stops at the impact, out of envelope, instead of chasing the truth's last
+    state (held) until it falls to the ground itself (46 s after the impact)."""
+    end = float(ballistic.t[-1])
+    t_start = end - 10.0
+    r_t, v_t, _ = ballistic.state_at(np.array([0]), np.array([t_start]))
+    lla = ecef_to_lla(r_t)[0]
+    r0 = lla_to_ecef(np.array([[lla[0], lla[1], lla[2] + 30e3]]))
+    res = engage_terminal(GPI_CLASS, ballistic, t_start_s=t_start, r_ecef_m=r0,
+                          v_ecef_m_s=0.2 * v_t, options=EngagementOptions(ideal=True))
+    assert res.status[0] == "out_of_envelope"
+    assert res.t_intercept_s[0] <= end + 1e-9, "closest approach after the target's impact"
+    assert res.steps[0] <= 10.0 / EngagementOptions().dt_terminal_s + 2
 
 
 def test_batch_of_draws_equals_single_runs(ballistic):

@@ -49,6 +49,10 @@ The phases of a flight:
 * **Closest approach**: when the range rate changes sign inside a step, the miss is the
   minimum of the cubic Hermite interpolant of the relative position over that step
   (relative velocity as its slope), so it does not depend on the step size.
+* **End of the target's path**: a flight also ends (``out_of_envelope``, the miss its
+  closest approach so far) when its target's trajectory does, at impact or at the end of
+  the recorded truth. There is nothing left to intercept, and the truth's last state,
+  held, would otherwise be chased as a phantom until ``max_flight_time_s``.
 
 Every draw ends as a record with a status from :data:`STATUSES`; nothing raises for an
 expected outcome (a miss, a lost seeker, an empty divert tank).
@@ -154,7 +158,8 @@ class EngagementOptions:
     terminal_window_s : float
         Time to go below which the terminal step is used even before lock-on, s.
     max_flight_time_s : float
-        Longest flight from launch (or from the start of a terminal run), s.
+        Longest flight from launch (or from the start of a terminal run), s; a flight
+        also ends with its target's trajectory.
     uplink : Uplink
     los_filter_memory : float
         Fading-memory factor of the line-of-sight filter, [0, 1).
@@ -537,7 +542,10 @@ class _Run:
         self._pred_key = np.full((n, 2), np.nan)
         self._pred = np.zeros((n, 3))
         self.next_uplink = np.full(n, -np.inf)
-        self.t_end = np.where(flying, self.t_begin + options.max_flight_time_s, -np.inf)
+        # a flight ends at its longest flight time or when its target's path ends
+        target_end = trajectory.t[trajectory.offsets[target_index + 1] - 1]
+        self.t_end = np.where(flying, np.minimum(self.t_begin + options.max_flight_time_s,
+                                                 target_end), -np.inf)
         self.t_pip = np.full(n, np.nan)
         self.pip = np.full((n, 3), np.nan)
         #: each shot's true target state and the time it is for
