@@ -49,7 +49,7 @@ def run(scenario: Any, *, seed: int | None = None, out: Any = None) -> RunResult
 
 
 def campaign(scenario: Any, runs: int, *, seed: int = 0, workers: int | None = None,
-             scheduler: Any = None, out: Any = None, lockstep: int = 64) -> CampaignResult:
+             scheduler: Any = None, out: Any = None, lockstep: int = 32) -> CampaignResult:
     """Monte Carlo campaign of a scenario, as ``hyperdef campaign`` runs it.
 
     Parameters

@@ -963,7 +963,7 @@ def campaign(
     lockstep: Annotated[int, typer.Option(
         "--lockstep", metavar="K",
         help="Runs flown together in one batch, at most (speed only: the rows are the "
-             "same for any K).")] = 64,
+             "same for any K).")] = 32,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the aggregates as one JSON object.")] = False,
 ) -> None:

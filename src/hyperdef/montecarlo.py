@@ -109,8 +109,11 @@ TIMING_COLUMNS = ("wall_s", "cpu_s")
 #: are recorded as errors.
 MAX_POOL_RESTARTS = 3
 #: Runs flown together in one lockstep batch by default: the per-step overhead of each
-#: stage is shared by the batch, and beyond a few dozen runs the arrays' own work dominates
-LOCKSTEP_RUNS = 64
+#: stage is shared by the batch, and beyond a few dozen runs the arrays' own work
+#: dominates. 32 rather than 64: on 2 cores (benchmarks/RESULTS.md) a 64-run batch is
+#: about 10 % cheaper per run alone, but two workers' 64-run batches (gigabytes of arrays
+#: each) slow each other down through the shared cache and memory bus; 32-run ones do not
+LOCKSTEP_RUNS = 32
 #: Dask retries of one chunk task (on top of the scheduler's rescheduling of lost workers).
 DASK_RETRIES = 2
 
