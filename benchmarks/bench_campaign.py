@@ -23,7 +23,7 @@ ran on it, which tells a loaded machine apart from a slow code path.
 
 Usage::
 
-    python benchmarks/bench_campaign.py [--runs 256] [--peer-runs 8] [--lockstep 32]
+    python benchmarks/bench_campaign.py [--runs 256] [--peer-runs 8] [--lockstep 64]
                                         [--workloads full,reduced] [--append]
 
 ``--append`` adds the section to ``benchmarks/RESULTS.md`` (at the end).
@@ -41,7 +41,7 @@ from pathlib import Path
 
 import yaml
 
-from hyperdef.montecarlo import TIMING_COLUMNS, run_campaign
+from hyperdef.montecarlo import LOCKSTEP_RUNS, TIMING_COLUMNS, run_campaign
 from hyperdef.scenario import parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=256, help="runs of the lockstep mode")
     parser.add_argument("--peer-runs", type=int, default=8, help="runs one at a time")
-    parser.add_argument("--lockstep", type=int, default=32)
+    parser.add_argument("--lockstep", type=int, default=LOCKSTEP_RUNS)
     parser.add_argument("--workloads", default="full,reduced")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--append", action="store_true", help="append to benchmarks/RESULTS.md")

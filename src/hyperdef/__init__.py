@@ -49,7 +49,8 @@ def run(scenario: Any, *, seed: int | None = None, out: Any = None) -> RunResult
 
 
 def campaign(scenario: Any, runs: int, *, seed: int = 0, workers: int | None = None,
-             scheduler: Any = None, out: Any = None, lockstep: int = 32) -> CampaignResult:
+             scheduler: Any = None, out: Any = None,
+             lockstep: int | None = None) -> CampaignResult:
     """Monte Carlo campaign of a scenario, as ``hyperdef campaign`` runs it.
 
     Parameters
@@ -67,19 +68,20 @@ def campaign(scenario: Any, runs: int, *, seed: int = 0, workers: int | None = N
     out : str or path-like, optional
         When given, ``campaign.parquet``, ``campaign.json`` and ``campaign.png`` are
         written there.
-    lockstep : int
-        Runs flown together in one batch, at most (speed only).
+    lockstep : int, optional
+        Runs flown together in one batch, at most (speed only; default
+        :data:`hyperdef.montecarlo.LOCKSTEP_RUNS`).
 
     Returns
     -------
     hyperdef.montecarlo.CampaignResult
     """
-    from hyperdef.montecarlo import run_campaign, write_campaign
+    from hyperdef.montecarlo import LOCKSTEP_RUNS, run_campaign, write_campaign
     from hyperdef.scenario import Scenario, load_scenario
 
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     result = run_campaign(loaded, runs, seed=seed, workers=workers, scheduler=scheduler,
-                          lockstep=lockstep)
+                          lockstep=LOCKSTEP_RUNS if lockstep is None else lockstep)
     if out is not None:
         write_campaign(result, out)
     return result

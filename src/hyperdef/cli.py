@@ -28,6 +28,7 @@ import typer
 from hyperdef import __version__
 from hyperdef.engagement.homing import G0_M_S2, GUIDANCE_LAWS
 from hyperdef.errors import HyperdefError, InputError
+from hyperdef.montecarlo import LOCKSTEP_RUNS
 from hyperdef.report import atomic_output, check_output_path
 from hyperdef.threats import DEFAULT_DT_S, MANEUVERS, THREAT_KINDS
 from hyperdef.threats import fly as fly_threat
@@ -963,7 +964,7 @@ def campaign(
     lockstep: Annotated[int, typer.Option(
         "--lockstep", metavar="K",
         help="Runs flown together in one batch, at most (speed only: the rows are the "
-             "same for any K).")] = 32,
+             "same for any K).")] = LOCKSTEP_RUNS,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the aggregates as one JSON object.")] = False,
 ) -> None:

@@ -109,11 +109,12 @@ TIMING_COLUMNS = ("wall_s", "cpu_s")
 #: are recorded as errors.
 MAX_POOL_RESTARTS = 3
 #: Runs flown together in one lockstep batch by default: the per-step overhead of each
-#: stage is shared by the batch, and beyond a few dozen runs the arrays' own work
-#: dominates. 32 rather than 64: on 2 cores (benchmarks/RESULTS.md) a 64-run batch is
-#: about 10 % cheaper per run alone, but two workers' 64-run batches (gigabytes of arrays
-#: each) slow each other down through the shared cache and memory bus; 32-run ones do not
-LOCKSTEP_RUNS = 32
+#: stage is shared by the batch (the engagement loop costs as many steps as the batch's
+#: longest flight, the tracker a pass per scan). Measured on 2 cores: CPU per
+#: ``single_hgv`` run 0.37 s in 32-run batches, 0.31 s in 64-run ones, 0.28-0.31 s in
+#: 128-run ones (3 GB). Memory stays bounded whatever the size: a batch is tracked in
+#: groups of :data:`hyperdef.simulation.MAX_GROUP_REPORTS` reports.
+LOCKSTEP_RUNS = 64
 #: Dask retries of one chunk task (on top of the scheduler's rescheduling of lost workers).
 DASK_RETRIES = 2
 
@@ -220,13 +221,14 @@ def _small_pages() -> Iterator[None]:
 def _run_chunk(scenario: Scenario, runs: list[int], seeds: list[int]) -> list[dict[str, Any]]:
     """Run a chunk of the campaign in lockstep and reduce each run to its row (worker side).
 
-    The chunk's draws go through :func:`hyperdef.simulation.run_draws` together; each
+    The chunk's draws go through :func:`hyperdef.simulation.draw_summaries` together
+    (:func:`~hyperdef.simulation.run_draws` in bounded memory, summaries only); each
     draw's outcome is the one it has alone, so the rows do not depend on how runs are
     chunked. Should the batch raise (a drawn value the model refuses), every draw is run
     alone, so only the bad ones become error rows. Only the small rows travel back, never
     the tables. ``wall_s`` and ``cpu_s`` are the chunk's, shared equally among its runs.
     """
-    from hyperdef.simulation import run_draws
+    from hyperdef.simulation import draw_summaries
 
     start, cpu_start = time.perf_counter(), time.process_time()
     rows: dict[int, dict[str, Any]] = {}
@@ -242,12 +244,12 @@ def _run_chunk(scenario: Scenario, runs: list[int], seeds: list[int]) -> list[di
     if ready:
         try:
             with _small_pages():
-                results = run_draws([r[2] for r in ready], [r[3] for r in ready])
-            summaries = {r[0]: res.summary for r, res in zip(ready, results, strict=True)}
+                results = draw_summaries([r[2] for r in ready], [r[3] for r in ready])
+            summaries = dict(zip([r[0] for r in ready], results, strict=True))
         except Exception:  # find the draws that raise: each alone
             for run, seed, drawn, sim_seed, draws in ready:
                 try:
-                    summaries[run] = run_draws([drawn], [sim_seed])[0].summary
+                    summaries[run] = draw_summaries([drawn], [sim_seed])[0]
                 except Exception as exc:
                     rows[run] = _error_row(run, seed, exc, draws)
     for run, seed, _, _, draws in ready:

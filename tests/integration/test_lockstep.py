@@ -14,7 +14,13 @@ import pytest
 
 from hyperdef.errors import InputError
 from hyperdef.scenario import load_scenario
-from hyperdef.simulation import _fly_threats, run_draws, run_scenario
+from hyperdef.simulation import (
+    _fly_threats,
+    _report_groups,
+    draw_summaries,
+    run_draws,
+    run_scenario,
+)
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 TRUTH_FIELDS = ("offsets", "t", "r_ecef_m", "v_ecef_m_s", "a_ecef_m_s2", "lla", "mass_kg",
@@ -77,6 +83,33 @@ def test_raid_threats_fly_in_one_batch_as_alone():
         assert_same_truth(alone, batched[k], f"raid draw {k}")
     assert not np.array_equal(batched[0].t, batched[1].t) or not np.array_equal(
         batched[0].r_ecef_m, batched[1].r_ecef_m), "the two draws' dispersions are the same"
+
+
+def test_summaries_in_groups_are_the_summaries_of_one_batch(single_hgv, draws):
+    """draw_summaries tracks its draws in groups of a bounded number of reports, without
+    the covariance column: the summaries are those of run_draws all the same."""
+    seeds, batched = draws
+    reports = [r.detections.num_rows for r in batched]
+    assert min(reports) > 1000
+    # one draw per group, then two and one, then all three in one group
+    for limit in (1, reports[0] + reports[1], sum(reports)):
+        got = draw_summaries([single_hgv] * len(seeds), seeds, max_reports=limit)
+        assert [without_timings(s) for s in got] == [
+            without_timings(r.summary) for r in batched], f"max_reports={limit}"
+    assert set(got[0]["timings_s"]) == set(batched[0].summary["timings_s"])
+
+
+def test_report_groups_are_consecutive_and_bounded():
+    assert _report_groups([5, 5, 5], None) == [[0, 1, 2]]
+    assert _report_groups([5, 5, 5], 10) == [[0, 1], [2]]
+    assert _report_groups([5, 12, 5, 4], 10) == [[0], [1], [2, 3]]  # a big draw alone
+    assert _report_groups([0, 0], 1) == [[0, 1]]
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "many"])
+def test_a_bad_report_limit_names_the_field(single_hgv, bad):
+    with pytest.raises(InputError, match=r"^max_reports: expected an integer >= 1"):
+        draw_summaries([single_hgv], [1], max_reports=bad)
 
 
 @pytest.mark.parametrize(("seeds", "field"), [([1, -2], "seed"), ([], "seeds")])

@@ -257,3 +257,26 @@ def test_bad_partition_is_an_input_error(scenario_draws):
         run_tracker(nulls, node="JPN", partition="run")
     with pytest.raises(InputError, match=r"^partition: expected a column name"):
         run_tracker(det, node="JPN", partition=3)
+
+
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_without_covariances_only_the_P_column_is_null(scenario_draws, partitioned):
+    """``covariances=False`` (a campaign's tracker passes): the same rows, with P null."""
+    _, draws = scenario_draws
+    table = pa.concat_tables(draws["USA"][:2]) if partitioned else draws["USA"][0]
+    kwargs = {"partition": "draw"} if partitioned else {}
+    config = CONFIGS["imm_cv_glide"]
+    full = run_tracker(table, config, node="USA", **kwargs).table
+    lean = run_tracker(table, config, node="USA", covariances=False, **kwargs).table
+    assert lean.schema == full.schema
+    assert lean.column("P").null_count == lean.num_rows > 0
+    assert full.column("P").null_count == 0
+    assert lean.drop_columns(["P"]).equals(full.drop_columns(["P"]))
+    empty = run_tracker(table.slice(0, 0), config, node="USA", covariances=False, **kwargs)
+    assert empty.table.num_rows == 0 and empty.table.schema == full.schema
+
+
+def test_covariances_must_be_a_bool(scenario_draws):
+    _, draws = scenario_draws
+    with pytest.raises(InputError, match=r"^covariances: expected True or False"):
+        run_tracker(draws["JPN"][0], node="JPN", covariances="no")

@@ -849,10 +849,12 @@ class _Run:
     others and puts them back after, so that only the partitions in a scan see it.
     """
 
-    def __init__(self, cfg: TrackerConfig, node: str, inp: _Input) -> None:
+    def __init__(self, cfg: TrackerConfig, node: str, inp: _Input,
+                 covariances: bool = True) -> None:
         self.cfg = cfg
         self._input = inp
         self.node = node
+        self.covariances = covariances  # P written to the output rows
         self.flt = FILTERS[cfg.filter]
         if cfg.model == "imm":
             self.imm = cfg.imm()
@@ -1450,7 +1452,7 @@ class _Run:
                     ids[by_part],
                     status[by_part].astype(np.int8),
                     x6[by_part],
-                    P6[by_part].reshape(-1, 36),
+                    P6[by_part].reshape(-1, 36) if self.covariances else None,
                     mu[by_part],
                     mask[by_part],
                     n_updates[by_part],
@@ -1465,7 +1467,7 @@ class _Run:
                 ids.copy(),
                 status.astype(np.int8),
                 x6.copy(),
-                P6.reshape(-1, 36).copy(),
+                P6.reshape(-1, 36).copy() if self.covariances else None,
                 mu.copy(),
                 mask.copy(),
                 n_updates.copy(),
@@ -1479,22 +1481,31 @@ class _Run:
         """The emitted columns, rows sorted by partition (stable: each partition's rows
         in the order of its run alone), written once to their place (a run of rows per
         partition of each emitted block); the position-velocity column transposed (6, n),
-        a contiguous row per Tracks column."""
+        a contiguous row per Tracks column. The emitted blocks are let go as their column is
+        written (the run's rows are held once, not twice)."""
         blocks = list(zip(*self.rows, strict=True))
+        self.rows = []
         part = np.concatenate(blocks[9])
         # a stable sort of small integers is a radix sort
         small = np.uint16 if self.n_parts <= np.iinfo(np.uint16).max else np.int64
         by_part = np.argsort(part.astype(small), kind="stable")
         dest = np.empty_like(by_part)
         dest[by_part] = np.arange(by_part.size)
-        return [_scatter_rows(b, dest, transpose=k == 3) for k, b in enumerate(blocks)]
+        cols = []
+        for k in range(len(blocks)):
+            column, blocks[k] = blocks[k], None
+            cols.append(None if column[0] is None
+                        else _scatter_rows(column, dest, transpose=k == 3))
+            del column
+        return cols
 
     def table(self) -> pa.Table:
         n_models = len(self.models)
         if self.rows and self.partitioned:
             cols = self._columns_by_partition()
         elif self.rows:
-            cols = [np.concatenate([x.T for x in c], axis=1) if k == 3 else np.concatenate(c)
+            cols = [np.concatenate([x.T for x in c], axis=1) if k == 3
+                    else None if c[0] is None else np.concatenate(c)
                     for k, c in enumerate(zip(*self.rows, strict=True))]
         else:
             cols = [
@@ -1533,7 +1544,7 @@ class _Run:
             pa.repeat(pa.scalar(self.node, pa.string()), n),
             pa.array(_STATUS.tolist(), pa.string()).take(pa.array(status)),
             *(pa.array(x6_t[k]) for k in range(6)),
-            lists(P, 36),
+            lists(P, 36) if self.covariances else pa.nulls(n, pa.list_(pa.float64())),
             lists(mu, n_models),
             marking,
             pa.array(n_upd.astype(np.int64, copy=False)),
@@ -1550,21 +1561,23 @@ class _Run:
 
 def _scatter_rows(blocks, dest: np.ndarray, transpose: bool = False) -> np.ndarray:
     """The blocks' rows, concatenated, written to rows ``dest`` of a new array (with
-    ``transpose``, to columns ``dest`` of a new array of the blocks' rows transposed)."""
+    ``transpose``, to columns ``dest`` of a new array of the blocks' rows transposed).
+
+    A row of several values is moved as one opaque item (a NumPy void scalar of the
+    row's bytes): one ``memcpy`` per row instead of an element-wise strided copy, about
+    5x faster for the 288-byte covariance rows.
+    """
     first = blocks[0]
-    if transpose:
-        out = np.empty(first.shape[1:] + (dest.size,), dtype=first.dtype)
-    else:
-        out = np.empty((dest.size,) + first.shape[1:], dtype=first.dtype)
+    row = np.dtype((np.void, first.dtype.itemsize * int(np.prod(first.shape[1:]))))
+    out = np.empty((dest.size,) + first.shape[1:], dtype=first.dtype)
+    items = out.view(row).reshape(-1) if first.ndim > 1 else out
     start = 0
     for block in blocks:  # one write per emitted block (per scan)
         stop = start + block.shape[0]
-        if transpose:
-            out[:, dest[start:stop]] = block.T
-        else:
-            out[dest[start:stop]] = block
+        block = np.ascontiguousarray(block)
+        items[dest[start:stop]] = block.view(row).reshape(-1) if block.ndim > 1 else block
         start = stop
-    return out
+    return np.ascontiguousarray(out.T) if transpose else out
 
 
 def _pairs_apart(track_pos, radius, det_pos, track_part, det_part):
@@ -1603,6 +1616,7 @@ def run_tracker(
     *,
     node: str | None = None,
     partition: str | None = None,
+    covariances: bool = True,
 ) -> TracksResult:
     """Track every target of a Detections table (module notes).
 
@@ -1621,6 +1635,10 @@ def run_tracker(
         An integer column of the detections (e.g. ``'draw'``) holding independent
         problems, tracked in one pass (module notes, *Partitions*): the rows of each
         value are exactly those of a run on that value's reports alone.
+    covariances : bool, default True
+        Write each row's ``P``. False leaves the column null (the tracks and every other
+        column are the same): for callers that read only the states, such as a
+        campaign's rows, it saves the largest column (36 values per row).
 
     Returns
     -------
@@ -1655,7 +1673,9 @@ def run_tracker(
             )
         node = nodes[0]
     check_node(node, "node")
-    run = _Run(config, node, inp)
+    if not isinstance(covariances, bool):
+        raise InputError(f"covariances: expected True or False, got {covariances!r}")
+    run = _Run(config, node, inp, covariances)
     for start, stop in inp.scans:
         run.scan(inp, inp.order[start:stop])
     counts = {
