@@ -13,6 +13,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -301,3 +302,28 @@ def test_chunks_run_on_small_pages_and_restore_numpy_setting():
             assert hugepage(False) is False  # off inside
         assert hugepage(setting) is setting  # what it was before, after
     hugepage(original)
+
+
+def _faults_of_fresh_array(megabytes: int = 64) -> int:
+    """Minor page faults of filling a new array, after one of the same size was freed."""
+    import resource
+
+    np.ones(megabytes << 17).sum()  # allocated, touched and freed
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    np.ones(megabytes << 17).sum()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def test_an_in_process_campaign_reuses_freed_memory_and_gives_it_back_after():
+    """Inside _kept_heap a freed 64 MiB array's pages serve the next one (no page faults);
+    after it glibc's defaults are back (a fresh mapping faults its 16,384 pages in)."""
+    from hyperdef.montecarlo import _glibc, _kept_heap, _small_pages
+
+    if _glibc() is None:
+        pytest.skip("glibc's mallopt only (Linux)")
+    with _small_pages():
+        with _kept_heap():
+            kept = _faults_of_fresh_array()
+        after = _faults_of_fresh_array()
+    assert kept < 1000, f"{kept} page faults with the heap kept"
+    assert after > 10000, f"{after} page faults after: the defaults were not restored"
