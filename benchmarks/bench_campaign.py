@@ -13,7 +13,7 @@ Workloads (both from ``scenarios/single_hgv.yaml``):
 Each is run as a :func:`hyperdef.montecarlo.run_campaign` with ``workers=1`` (in this
 process) and ``workers=2`` (a :class:`~concurrent.futures.ProcessPoolExecutor`, pool start
 included in the wall time) on the same seed, in two modes: ``lockstep`` (the default: up
-to ``--lockstep`` runs flown together by :func:`hyperdef.simulation.run_draws`) and, as the
+to ``--lockstep`` runs flown together by :func:`hyperdef.simulation.draw_summaries`) and, as the
 peer, ``one-at-a-time`` (``lockstep=1``, how campaigns ran before). Run ``i``'s seed does not
 depend on the number of runs, so the first runs of the two modes are the same runs: their
 rows must be identical (checked), as must the tables of 1 and 2 workers. Parallel
@@ -182,7 +182,7 @@ def main() -> None:
             "Workloads: `full` is `scenarios/single_hgv.yaml` as shipped; `reduced` is the "
             "test-suite variant (X-band radar only, USA node with a CV tracker, non-weaving "
             "glider from 32 N 122 E, one interceptor). Modes: `lockstep` flies up to "
-            f"{args.lockstep} runs together (`run_draws`), `one-at-a-time` (the peer) one run "
+            f"{args.lockstep} runs together (`draw_summaries`), `one-at-a-time` (the peer) one run "
             "per batch. Wall time includes the process pool's start-up; the CPU-bound ceiling "
             "is 60 x workers / mean CPU s per run, the rate an otherwise idle machine would "
             "allow. Efficiency = rate(2) / (2 x rate(1)).\n\n"
