@@ -1496,7 +1496,6 @@ class _Run:
             column, blocks[k] = blocks[k], None
             cols.append(None if column[0] is None
                         else _scatter_rows(column, dest, transpose=k == 3))
-            del column
         return cols
 
     def table(self) -> pa.Table:
@@ -1564,20 +1563,29 @@ def _scatter_rows(blocks, dest: np.ndarray, transpose: bool = False) -> np.ndarr
     ``transpose``, to columns ``dest`` of a new array of the blocks' rows transposed).
 
     A row of several values is moved as one opaque item (a NumPy void scalar of the
-    row's bytes): one ``memcpy`` per row instead of an element-wise strided copy, about
-    5x faster for the 288-byte covariance rows.
+    row's bytes), one ``memcpy`` per row instead of an element-wise copy: the covariance
+    column of a 32-run ``single_hgv`` pass (1.1 million rows of 36 values) took 0.71 s
+    instead of 0.99 s.
     """
     first = blocks[0]
-    row = np.dtype((np.void, first.dtype.itemsize * int(np.prod(first.shape[1:]))))
-    out = np.empty((dest.size,) + first.shape[1:], dtype=first.dtype)
-    items = out.view(row).reshape(-1) if first.ndim > 1 else out
+    if transpose:
+        out = np.empty(first.shape[1:] + (dest.size,), dtype=first.dtype)
+        items = None
+    else:
+        out = np.empty((dest.size,) + first.shape[1:], dtype=first.dtype)
+        row = np.dtype((np.void, out[:1].nbytes))
+        items = out.view(row).reshape(-1) if first.ndim > 1 else out
     start = 0
     for block in blocks:  # one write per emitted block (per scan)
         stop = start + block.shape[0]
-        block = np.ascontiguousarray(block)
-        items[dest[start:stop]] = block.view(row).reshape(-1) if block.ndim > 1 else block
+        if items is None:
+            out[:, dest[start:stop]] = block.T
+        elif block.ndim > 1:
+            items[dest[start:stop]] = np.ascontiguousarray(block).view(row).reshape(-1)
+        else:
+            items[dest[start:stop]] = block
         start = stop
-    return np.ascontiguousarray(out.T) if transpose else out
+    return out
 
 
 def _pairs_apart(track_pos, radius, det_pos, track_part, det_part):
