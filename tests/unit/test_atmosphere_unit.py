@@ -19,6 +19,7 @@ from hyperdef.core.atmosphere import (
     R0_M,
     AtmosphereState,
     altitude_for_density,
+    density_fast,
     geopotential_to_geometric,
     ussa76,
     ussa76_fast,
@@ -216,6 +217,19 @@ def test_fast_path_scalar_and_nan():
     # Not validated by design: NaN propagates so the integrator can flag the run.
     density, sound = ussa76_fast(np.array([np.nan, 1e4]))
     assert np.isnan(density[0]) and np.isnan(sound[0]) and np.isfinite(density[1])
+
+
+def test_density_fast_is_the_density_of_the_fast_path_to_the_bit():
+    alt_m = np.concatenate([
+        np.random.default_rng(77).uniform(-8e3, 1.2e6, 50_000),
+        LAYER_BOUNDARIES_M, [-1e5, -5e3, 0.0, 86e3, 86e3 + 1e-6, 120e3, 2e5, 1e6, np.nan],
+    ])
+    density, _ = ussa76_fast(alt_m)
+    fast = density_fast(alt_m)
+    assert fast.shape == alt_m.shape
+    np.testing.assert_array_equal(fast, density)  # NaN in the same place too
+    assert np.shape(density_fast(1e4)) == ()
+    assert density_fast(1e4) == ussa76_fast(1e4)[0]
 
 
 def test_fast_table_is_built_lazily_and_import_stays_cheap():

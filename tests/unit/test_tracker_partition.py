@@ -280,3 +280,26 @@ def test_covariances_must_be_a_bool(scenario_draws):
     _, draws = scenario_draws
     with pytest.raises(InputError, match=r"^covariances: expected True or False"):
         run_tracker(draws["JPN"][0], node="JPN", covariances="no")
+
+
+@pytest.mark.parametrize("name", ["imm_cv_glide", "jpda_imm"])
+def test_estimate_after_updates_equals_a_fresh_combination(scenario_draws, name, monkeypatch):
+    """A scan combines the IMM estimate again only for the tracks with a gated report;
+    at every scan that must equal combining all tracks anew, to the bit."""
+    from hyperdef.tracking import tracker as tracker_module
+
+    original = tracker_module._Run._combined_again
+    checked = []
+
+    def checking(self, x6, P6, touched):
+        x_again, P_again = original(self, x6.copy(), P6.copy(), touched)
+        x_fresh, P_fresh = self._combined()
+        np.testing.assert_array_equal(x_again, x_fresh)
+        np.testing.assert_array_equal(P_again, P_fresh)
+        checked.append(0 if touched is None else touched.size)
+        return x_again, P_again
+
+    monkeypatch.setattr(tracker_module._Run, "_combined_again", checking)
+    _, draws = scenario_draws
+    run_tracker(pa.concat_tables(draws["USA"][:2]), CONFIGS[name], node="USA", partition="draw")
+    assert len(checked) > 50 and sum(checked) > 0 and 0 in checked

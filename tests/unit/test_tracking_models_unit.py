@@ -142,6 +142,8 @@ def test_cv_closed_form():
     assert Q[0, 3] == pytest.approx(q * dt**2 / 2)
     assert Q[4, 4] == pytest.approx(q * dt)
     assert Q[0, 1] == 0.0 and Q[0, 4] == 0.0
+    block = q * np.array([[dt**3 / 3, dt**2 / 2], [dt**2 / 2, dt]])
+    np.testing.assert_allclose(Q, np.kron(block, np.eye(3)), rtol=1e-15, atol=0.0)
     assert F[0, 2, 5] == dt and F[0, 2, 2] == 1.0
 
 

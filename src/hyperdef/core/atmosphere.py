@@ -406,6 +406,7 @@ class _FastTable:
     node_m: NDArray[np.float64]
     node_log_rho: NDArray[np.float64]
     packed: NDArray[np.float64]  # rows: base, top, log rho, its slope, sound, its slope
+    density_packed: NDArray[np.float64]  # rows: base, log rho, its slope
 
 
 @functools.cache
@@ -444,6 +445,7 @@ def _fast_table() -> _FastTable:
         node_m=node_m,
         node_log_rho=log_rho,
         packed=np.stack(columns),
+        density_packed=np.stack((columns[0], columns[2], columns[3])),
     )
 
 
@@ -482,14 +484,47 @@ def ussa76_fast(alt_m: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float
        Washington, DC, October 1976.
     """
     tab = _fast_table()
-    z = np.maximum(alt_m, ALT_MIN_M)  # NaN stays NaN
-    # fmin sends NaN to a valid cell; dz below carries the NaN to the outputs.
-    cell = np.fmin((z - ALT_MIN_M) * (1.0 / _FAST_STEP_M), tab.last_cell).astype(np.intp)
-    j = tab.cell_to_interval.take(cell)
-    j = j + (z >= tab.interval_top_m.take(j))
+    z, j = _fast_interval(tab, alt_m)
     base, _, log_rho, log_rho_slope, sound, sound_slope = tab.packed.take(j, axis=-1)
     dz = z - base
     return np.exp(log_rho + dz * log_rho_slope), sound + dz * sound_slope
+
+
+def density_fast(alt_m: ArrayLike) -> NDArray[np.float64]:
+    """Density alone from the table of :func:`ussa76_fast`, for kernels without Mach.
+
+    The same lookup and the same arithmetic as the density of :func:`ussa76_fast` (equal
+    to the last bit), without gathering and interpolating the speed of sound: half the
+    table reads. The trackers' ballistic and glide models call it at every RK4 stage.
+
+    Parameters
+    ----------
+    alt_m : float or array_like, any shape
+        Geometric altitude [m], NOT validated (see :func:`ussa76_fast`).
+
+    Returns
+    -------
+    density : ndarray
+        Mass density [kg/m^3], shape of ``alt_m``.
+
+    References
+    ----------
+    .. [1] NOAA, NASA and USAF, *U.S. Standard Atmosphere, 1976*, NOAA-S/T 76-1562,
+       Washington, DC, October 1976.
+    """
+    tab = _fast_table()
+    z, j = _fast_interval(tab, alt_m)
+    base, log_rho, log_rho_slope = tab.density_packed.take(j, axis=-1)
+    return np.exp(log_rho + (z - base) * log_rho_slope)
+
+
+def _fast_interval(tab: _FastTable, alt_m: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Clipped altitude and table interval of each altitude (see :class:`_FastTable`)."""
+    z = np.maximum(alt_m, ALT_MIN_M)  # NaN stays NaN
+    # fmin sends NaN to a valid cell; dz carries the NaN to the outputs.
+    cell = np.fmin((z - ALT_MIN_M) * (1.0 / _FAST_STEP_M), tab.last_cell).astype(np.intp)
+    j = tab.cell_to_interval.take(cell)
+    return z, j + (z >= tab.interval_top_m.take(j))
 
 
 def altitude_for_density(rho_kg_m3: ArrayLike) -> NDArray[np.float64]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdef.core.atmosphere import ussa76_fast
+from hyperdef.core.atmosphere import density_fast
 from hyperdef.core.dynamics import approx_altitude_m
 from hyperdef.engagement.flight import dot, environment_acceleration, norm, perpendicular
 from hyperdef.engagement.homing import GUIDANCE_LAWS
@@ -187,7 +187,7 @@ def _velocity_frame(r: np.ndarray, v: np.ndarray):
 
 
 def _dynamic_pressure(r: np.ndarray, v: np.ndarray) -> np.ndarray:
-    density, _ = ussa76_fast(approx_altitude_m(r))
+    density = density_fast(approx_altitude_m(r))
     return 0.5 * density * dot(v, v)
 
 

@@ -80,7 +80,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from hyperdef.core.atmosphere import ussa76_fast
+from hyperdef.core.atmosphere import density_fast
 from hyperdef.core.dynamics import approx_altitude_m
 from hyperdef.core.earth import OMEGA_EARTH_RAD_S, gravity_j2_components
 from hyperdef.errors import InputError
@@ -99,8 +99,6 @@ __all__ = [
     "model_name",
     "embed",
 ]
-
-_EYE3 = np.eye(3)
 
 
 # ------------------------------------------------------------------- validation
@@ -140,7 +138,10 @@ def _batch(x: np.ndarray, dt_s: np.ndarray | float) -> tuple[np.ndarray, np.ndar
 def _kron3(block: np.ndarray) -> np.ndarray:
     """Per-axis block (N, k, k) to the full (N, 3k, 3k) matrix for ordering (p, v, a) x xyz."""
     n, k, _ = block.shape
-    return np.einsum("nij,ab->niajb", block, _EYE3).reshape(n, 3 * k, 3 * k)
+    out = np.zeros((n, 3 * k, 3 * k))
+    for axis in range(3):  # entry (3 i + axis, 3 j + axis) is block[i, j]
+        out[:, axis::3, axis::3] = block
+    return out
 
 
 def _cwna_block(dt: np.ndarray, q: float) -> np.ndarray:
@@ -550,7 +551,7 @@ def _acceleration(r: np.ndarray, v: np.ndarray, aero: _Aero) -> np.ndarray:
     w = OMEGA_EARTH_RAD_S
     ax += w * w * x + 2.0 * w * vy
     ay += w * w * y - 2.0 * w * vx
-    rho, _ = ussa76_fast(approx_altitude_m(r.T))
+    rho = density_fast(approx_altitude_m(r.T))
     speed2 = vx * vx + vy * vy + vz * vz
     speed = np.maximum(np.sqrt(speed2), 1e-9)
     q_over_beta = 0.5 * rho * speed2 * aero.inv_beta  # drag acceleration, m/s^2

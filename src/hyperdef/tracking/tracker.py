@@ -891,6 +891,19 @@ class _Run:
             return tr.x[0][:, :6], tr.P[0][:, :6, :6]
         return combined(IMMState(tuple(tr.x), tuple(tr.P), tr.mu))
 
+    def _combined_again(self, x6, P6, touched):
+        """:meth:`_combined` after this scan's updates, from the one taken before them:
+        only the ``touched`` tracks (None: none) are combined again. The combination is
+        row by row, so the rows are the same to the bit as combining all tracks anew."""
+        if self.imm is None:
+            return self._combined()
+        if touched is not None:
+            tr = self.tracks
+            st = IMMState(tuple(x[touched] for x in tr.x), tuple(P[touched] for P in tr.P),
+                          tr.mu[touched])
+            x6[touched], P6[touched] = combined(st)
+        return x6, P6
+
     def _predict(self, t: float) -> None:
         """Every live track to ``t``, once per distinct step (tracks keep their own time)."""
         tr = self.tracks
@@ -1332,6 +1345,7 @@ class _Run:
         used_det = np.zeros(n_det, dtype=bool)
         gated_det = np.zeros(n_det, dtype=bool)
         failed_det = np.zeros(n_det, dtype=bool)  # its track's update failed numerically
+        touched = None  # tracks an update may have changed: those with a gated report
         if n_old:
             x6, P6 = self._combined()
             if part is None:
@@ -1341,6 +1355,7 @@ class _Run:
             gate = chi2_gate(x6, P6, ti, di, z, R, mm, sr, sv, gamma)
             gated_det[gate.detection] = True
             if gate.track.size:
+                touched = np.unique(gate.track)
                 pair_part = None if part is None else tr.part[gate.track]
                 if cfg.association == "gnn":
                     self._scan_gnn(gate, z, R, mm, sr, sv, rows, gamma, n_det, hit, used_det,
@@ -1366,7 +1381,7 @@ class _Run:
         tr.status[confirm] = _CONFIRMED
         self.counts["tracks_confirmed"] += int(confirm.sum())
         if n_old:
-            x6, P6 = self._combined()
+            x6, P6 = self._combined_again(x6, P6, touched)
             sig = np.sqrt(np.maximum(np.trace(P6[:, :3, :3], axis1=1, axis2=2), 0.0))
             dead = (
                 (tent & ~confirm & (tr.hits + (cfg.confirm_n - tr.age) < cfg.confirm_m))
