@@ -23,8 +23,8 @@ ran on it, which tells a loaded machine apart from a slow code path.
 
 Usage::
 
-    python benchmarks/bench_campaign.py [--runs 256] [--peer-runs 8] [--lockstep 64]
-                                        [--workloads full,reduced] [--append]
+    python benchmarks/bench_campaign.py [--runs 256] [--peer-runs 8] [--lockstep 128]
+                                        [--repeats 3] [--workloads full,reduced] [--append]
 
 ``--append`` adds the section to ``benchmarks/RESULTS.md`` (at the end).
 """
@@ -35,10 +35,13 @@ import argparse
 import copy
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from hyperdef.montecarlo import LOCKSTEP_RUNS, TIMING_COLUMNS, run_campaign
@@ -84,37 +87,75 @@ def load() -> str:
         return "n/a"
 
 
-def measure(name, mode, scenario, runs, seed, lockstep):
+def reference_s() -> float:
+    """Seconds of a fixed piece of tracker work (the glide model's prediction with its
+    Jacobian, 2,000 tracks, 20 times): the machine's speed at the time, so figures
+    measured on different days can be told apart from changes in the code."""
+    from hyperdef.tracking.models import Glide
+
+    x = np.tile([-3.0e6, 4.0e6, 3.5e6, 1500.0, 1000.0, -800.0, 6.0, 2.0, 0.1], (2000, 1))
+    x[:, 0] += np.linspace(0.0, 1e5, 2000)
+    model = Glide()
+    start = time.perf_counter()
+    for _ in range(20):
+        model.predict(x, 1.0)
+    return time.perf_counter() - start
+
+
+def measure(name, mode, scenario, runs, seed, lockstep, repeats):
+    """``repeats`` rounds of one 1-worker and one 2-worker campaign, the order swapped
+    every round (1, 2 / 2, 1 / ...) so a drift in the machine's speed falls on both."""
     rows = []
     tables = {}
-    for workers in (1, 2):
-        before = load()
-        result = run_campaign(scenario, runs, seed=seed, workers=workers, lockstep=lockstep)
-        tables[workers] = result.table.drop(list(TIMING_COLUMNS))
-        cpu = result.table.column("cpu_s").to_pylist()
-        wall = result.table.column("wall_s").to_pylist()
-        rows.append(
-            {
-                "workload": name,
-                "mode": mode,
-                "workers": workers,
-                "runs": runs,
-                "wall_s": result.wall_s,
-                "rate": result.runs_per_minute,
-                "run_wall_s": sum(wall) / len(wall),
-                "run_cpu_s": sum(cpu) / len(cpu),
-                "load": f"{before} -> {load()}",
-            }
-        )
-        print(
-            f"  {name} {mode} workers={workers}: {runs} runs in {result.wall_s:.1f} s "
-            f"({result.runs_per_minute:.1f} runs/min)",
-            file=sys.stderr,
-            flush=True,
-        )
-    same = tables[1].equals(tables[2])
-    efficiency = rows[1]["rate"] / (2 * rows[0]["rate"])
-    return rows, efficiency, same, tables[1]
+    for rep in range(repeats):
+        for workers in ((1, 2) if rep % 2 == 0 else (2, 1)):
+            before, ref = load(), reference_s()
+            result = run_campaign(scenario, runs, seed=seed, workers=workers,
+                                  lockstep=lockstep)
+            table = result.table.drop(list(TIMING_COLUMNS))
+            if workers in tables and not tables[workers].equals(table):
+                raise SystemExit(f"{name} {mode}: repeat {rep} gave other rows")
+            tables[workers] = table
+            cpu = result.table.column("cpu_s").to_pylist()
+            wall = result.table.column("wall_s").to_pylist()
+            rows.append(
+                {
+                    "workload": name,
+                    "mode": mode,
+                    "repeat": rep + 1,
+                    "workers": workers,
+                    "runs": runs,
+                    "wall_s": result.wall_s,
+                    "rate": result.runs_per_minute,
+                    "run_wall_s": sum(wall) / len(wall),
+                    "run_cpu_s": sum(cpu) / len(cpu),
+                    "reference_s": ref,
+                    "load": f"{before} -> {load()}",
+                }
+            )
+            print(
+                f"  {name} {mode} repeat {rep + 1} workers={workers}: {runs} runs in "
+                f"{result.wall_s:.1f} s ({result.runs_per_minute:.1f} runs/min; reference "
+                f"{ref:.2f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    rate = {w: statistics.median(r["rate"] for r in rows if r["workers"] == w) for w in (1, 2)}
+    pairs = [
+        next(r["rate"] for r in rows if r["repeat"] == rep and r["workers"] == 2)
+        / (2 * next(r["rate"] for r in rows if r["repeat"] == rep and r["workers"] == 1))
+        for rep in range(1, repeats + 1)
+    ]
+    return {
+        "rows": rows,
+        "rate": rate,
+        "efficiency": rate[2] / (2 * rate[1]),
+        "efficiencies": pairs,
+        "same": tables[1].equals(tables[2]),
+        "table": tables[1],
+        "workload": name,
+        "mode": mode,
+    }
 
 
 def main() -> None:
@@ -122,52 +163,63 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=256, help="runs of the lockstep mode")
     parser.add_argument("--peer-runs", type=int, default=8, help="runs one at a time")
     parser.add_argument("--lockstep", type=int, default=LOCKSTEP_RUNS)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds of 1 and 2 workers in the lockstep mode (medians)")
     parser.add_argument("--workloads", default="full,reduced")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--append", action="store_true", help="append to benchmarks/RESULTS.md")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats: {args.repeats} must be >= 1")
 
     built = scenarios()
     results = []
     agree = {}
     for name in args.workloads.split(","):
-        lock = measure(name, "lockstep", built[name], args.runs, args.seed, args.lockstep)
-        peer = measure(name, "one-at-a-time", built[name], args.peer_runs, args.seed, 1)
+        lock = measure(name, "lockstep", built[name], args.runs, args.seed, args.lockstep,
+                       args.repeats)
+        peer = measure(name, "one-at-a-time", built[name], args.peer_runs, args.seed, 1, 1)
         n = min(args.runs, args.peer_runs)
-        agree[name] = lock[3].slice(0, n).equals(peer[3].slice(0, n))
+        agree[name] = (lock, peer, lock["table"].slice(0, n).equals(peer["table"].slice(0, n)))
         results += [lock, peer]
 
     cores = os.cpu_count() or 1
     lines = [
-        "| workload | mode | workers | runs | wall s | runs/min | mean run wall s "
-        "| mean run CPU s | CPU-bound ceiling runs/min | load avg 1/5/15 min (before -> after) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| workload | mode | round | workers | runs | wall s | runs/min | mean run wall s "
+        "| mean run CPU s | CPU-bound ceiling runs/min | reference s | load avg 1/5/15 min "
+        "(before -> after) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     verdicts = []
-    for rows, efficiency, same, _ in results:
-        for row in rows:
+    for res in results:
+        for row in res["rows"]:
             ceiling = 60.0 * min(row["workers"], cores) / row["run_cpu_s"]
             lines.append(
-                f"| {row['workload']} | {row['mode']} | {row['workers']} | {row['runs']} "
-                f"| {row['wall_s']:.1f} | {row['rate']:.1f} | {row['run_wall_s']:.3f} "
-                f"| {row['run_cpu_s']:.3f} | {ceiling:.1f} | {row['load']} |"
+                f"| {row['workload']} | {row['mode']} | {row['repeat']} | {row['workers']} "
+                f"| {row['runs']} | {row['wall_s']:.1f} | {row['rate']:.1f} "
+                f"| {row['run_wall_s']:.3f} | {row['run_cpu_s']:.3f} | {ceiling:.1f} "
+                f"| {row['reference_s']:.2f} | {row['load']} |"
             )
-        name, mode = rows[0]["workload"], rows[0]["mode"]
-        rate2 = rows[1]["rate"]
+        rate2, efficiency = res["rate"][2], res["efficiency"]
+        rounds = len(res["efficiencies"])
+        spread = (f" (each round: {', '.join(f'{e:.0%}' for e in res['efficiencies'])})"
+                  if rounds > 1 else "")
         verdicts.append(
-            f"* {name}, {mode}: parallel efficiency {efficiency:.0%} (target "
-            f"{TARGET_EFFICIENCY:.0%}: {'met' if efficiency >= TARGET_EFFICIENCY else 'NOT met'})"
-            f"; {rate2:.1f} runs/min on 2 workers (target {TARGET_RUNS_PER_MINUTE:.0f} for "
-            f"single_hgv: {'met' if rate2 >= TARGET_RUNS_PER_MINUTE else 'NOT met'}); "
-            f"tables identical for 1 and 2 workers: {same}."
+            f"* {res['workload']}, {res['mode']}, median of {rounds} round(s): "
+            f"{res['rate'][1]:.1f} runs/min on 1 worker, {rate2:.1f} on 2"
+            + (f" (target {TARGET_RUNS_PER_MINUTE:.0f}: "
+               f"{'met' if rate2 >= TARGET_RUNS_PER_MINUTE else 'NOT met'})"
+               if res["workload"] == "full" and res["mode"] == "lockstep" else "")
+            + f"; parallel efficiency "
+            f"{efficiency:.0%}{spread} (target {TARGET_EFFICIENCY:.0%}: "
+            f"{'met' if efficiency >= TARGET_EFFICIENCY else 'NOT met'}); tables identical for "
+            f"1 and 2 workers: {res['same']}."
         )
-    for name, same in agree.items():
-        lock_rate = next(r for r in results if r[0][0]["workload"] == name)[0][1]["rate"]
-        peer_rate = next(r for r in results if r[0][0]["workload"] == name
-                         and r[0][0]["mode"] == "one-at-a-time")[0][1]["rate"]
+    for name, (lock, peer, same) in agree.items():
         verdicts.append(
-            f"* {name}: lockstep {lock_rate / peer_rate:.1f}x the runs/min of one at a time "
-            f"(2 workers); the runs both modes flew have identical rows: {same}."
+            f"* {name}: lockstep {lock['rate'][2] / peer['rate'][2]:.1f}x the runs/min of one "
+            f"at a time (2 workers, medians); the runs both modes flew have identical rows: "
+            f"{same}."
         )
     table = "\n".join(lines)
     print(table)
@@ -183,9 +235,12 @@ def main() -> None:
             "test-suite variant (X-band radar only, USA node with a CV tracker, non-weaving "
             "glider from 32 N 122 E, one interceptor). Modes: `lockstep` flies up to "
             f"{args.lockstep} runs together (`draw_summaries`), `one-at-a-time` (the peer) one run "
-            "per batch. Wall time includes the process pool's start-up; the CPU-bound ceiling "
-            "is 60 x workers / mean CPU s per run, the rate an otherwise idle machine would "
-            "allow. Efficiency = rate(2) / (2 x rate(1)).\n\n"
+            "per batch. Each round runs 1 and 2 workers, in swapped order every other round; "
+            "the verdicts use the medians. Wall time includes the process pool's start-up; the "
+            "CPU-bound ceiling is 60 x workers / mean CPU s per run, the rate an otherwise idle "
+            "machine would allow; the reference is the time of a fixed piece of tracker work "
+            "just before each campaign (the machine's speed at that moment). Efficiency = "
+            "rate(2) / (2 x rate(1)).\n\n"
             f"{table}\n\n" + "\n".join(verdicts) + "\n"
         )
         with open(ROOT / "benchmarks" / "RESULTS.md", "a") as handle:

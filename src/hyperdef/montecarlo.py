@@ -95,6 +95,7 @@ from hyperdef.scenario import Scenario
 
 __all__ = [
     "LOCKSTEP_RUNS",
+    "group_reports",
     "TIMING_COLUMNS",
     "CampaignResult",
     "campaign_seeds",
@@ -110,11 +111,18 @@ TIMING_COLUMNS = ("wall_s", "cpu_s")
 MAX_POOL_RESTARTS = 3
 #: Runs flown together in one lockstep batch by default: the per-step overhead of each
 #: stage is shared by the batch (the engagement loop costs as many steps as the batch's
-#: longest flight, the tracker a pass per scan). Measured on 2 cores: CPU per
-#: ``single_hgv`` run 0.37 s in 32-run batches, 0.31 s in 64-run ones, 0.28-0.31 s in
-#: 128-run ones (3 GB). Memory stays bounded whatever the size: a batch is tracked in
-#: groups of :data:`hyperdef.simulation.MAX_GROUP_REPORTS` reports.
-LOCKSTEP_RUNS = 64
+#: longest flight, the tracker a pass per scan). Measured on 2 cores, CPU per
+#: ``single_hgv`` run tracked and engaged in one group: 0.37 s in 32-run batches, 0.31 s
+#: in 64-run ones, 0.28-0.31 s in 128-run ones (3.1 GB) on one day; 0.52-0.61 s in 64-run
+#: and 0.44-0.47 s in 128-run ones (0.46 s in 256-run ones, 5.9 GB) on a slower one.
+#: Memory stays bounded whatever the size: a batch is tracked in groups of at most
+#: :func:`group_reports` reports.
+LOCKSTEP_RUNS = 128
+#: Share of the machine's available memory a campaign's lockstep groups may hold, all
+#: workers together (one worker per core).
+MEMORY_SHARE = 0.5
+#: Fewest reports a group is cut to on a machine short of memory (about 40 MB).
+MIN_GROUP_REPORTS = 10_000
 #: Dask retries of one chunk task (on top of the scheduler's rescheduling of lost workers).
 DASK_RETRIES = 2
 
@@ -312,7 +320,8 @@ def _run_chunk(scenario: Scenario, runs: list[int], seeds: list[int]) -> list[di
     if ready:
         try:
             with _small_pages():
-                results = draw_summaries([r[2] for r in ready], [r[3] for r in ready])
+                results = draw_summaries([r[2] for r in ready], [r[3] for r in ready],
+                                         max_reports=group_reports())
             summaries = dict(zip([r[0] for r in ready], results, strict=True))
         except Exception:  # find the draws that raise: each alone
             for run, seed, drawn, sim_seed, draws in ready:
@@ -330,6 +339,49 @@ def _run_chunk(scenario: Scenario, runs: list[int], seeds: list[int]) -> list[di
     for row in rows.values():
         row.update(wall_s=wall, cpu_s=cpu)
     return [rows[run] for run in runs]
+
+
+def _available_memory_bytes() -> int | None:
+    """Memory the system can give without swapping (``MemAvailable``), None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def group_reports(cores: int | None = None, available_bytes: int | None = None) -> int:
+    """Sensor reports one worker tracks and engages together in a lockstep group.
+
+    Each core's worker may hold :data:`MEMORY_SHARE` of the available memory divided by
+    the cores, at :data:`hyperdef.simulation.REPORT_BYTES` per report, within
+    [:data:`MIN_GROUP_REPORTS`, :data:`hyperdef.simulation.MAX_GROUP_REPORTS`]: on 2
+    cores and 24 GB that is the 1,000,000 cap (128 ``single_hgv`` runs in one group);
+    on 16 cores and 32 GB, about 240,000. The grouping never changes a run's row
+    (:func:`hyperdef.simulation.draw_summaries`), only the memory and the speed.
+
+    Parameters
+    ----------
+    cores : int, optional
+        Workers sharing the machine (default: its logical CPUs).
+    available_bytes : int, optional
+        Available memory, bytes (default: ``MemAvailable`` of ``/proc/meminfo``; the cap
+        where it cannot be read).
+    """
+    from hyperdef.simulation import MAX_GROUP_REPORTS, REPORT_BYTES
+
+    cores = max(1, int(cores or os.cpu_count() or 1))
+    if available_bytes is None:
+        available_bytes = _available_memory_bytes()
+    if available_bytes is None:
+        return MAX_GROUP_REPORTS
+    share = int(MEMORY_SHARE * available_bytes / cores / REPORT_BYTES)
+    return max(MIN_GROUP_REPORTS, min(MAX_GROUP_REPORTS, share))
 
 
 def _chunks(runs: int, workers: int, size: int) -> list[list[int]]:

@@ -30,11 +30,16 @@ from hyperdef.threats.trajectory import Trajectory, concat_trajectories, select_
 
 #: column that keeps the draws of a lockstep tracker pass apart
 DRAW_COLUMN = "draw"
-#: Sensor reports tracked together by :func:`draw_summaries`: a batch holds about 4 KB
-#: per report while it is tracked and engaged (measured: 27 MB per ``single_hgv`` run of
-#: 7,000 reports, 115 MB per ``regional_raid`` run of 28,000), so a group stays near
-#: 2 GB; 64 ``single_hgv`` runs are one group, ``regional_raid`` runs go 18 at a time.
-MAX_GROUP_REPORTS = 500_000
+#: Bytes a batch holds per sensor report while it is tracked and engaged, rounded up
+#: (measured: 27 MB per ``single_hgv`` run of 7,000 reports, 115 MB per
+#: ``regional_raid`` run of 28,000; a 128-run ``single_hgv`` group of 891,000 reports
+#: peaked at 3.1 GB resident).
+REPORT_BYTES = 4096
+#: Sensor reports tracked together by :func:`draw_summaries` by default, about 4 GB:
+#: 128 ``single_hgv`` runs are one group, ``regional_raid`` runs go 35 at a time. A
+#: campaign's workers take less where the machine's memory per core is smaller
+#: (:func:`hyperdef.montecarlo.group_reports`).
+MAX_GROUP_REPORTS = 1_000_000
 
 
 @dataclass

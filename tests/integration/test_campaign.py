@@ -328,3 +328,37 @@ def test_an_in_process_campaign_reuses_freed_memory_and_gives_it_back_after():
         after = _faults_of_fresh_array()
     assert kept < 1000, f"{kept} page faults with the heap kept"
     assert after > 10000, f"{after} page faults after: the defaults were not restored"
+
+
+def test_group_reports_follow_memory_per_core(monkeypatch):
+    from hyperdef import montecarlo
+    from hyperdef.simulation import MAX_GROUP_REPORTS, REPORT_BYTES
+
+    gib = 1024**3
+    # 2 cores and 24 GB: the cap; 16 cores and 32 GB: half the memory per core's share
+    assert montecarlo.group_reports(2, 24 * gib) == MAX_GROUP_REPORTS
+    assert montecarlo.group_reports(16, 32 * gib) == int(0.5 * 32 * gib / 16 / REPORT_BYTES)
+    assert montecarlo.group_reports(64, 1 * gib) == montecarlo.MIN_GROUP_REPORTS
+    # the machine's own figures by default; the cap where they cannot be read
+    monkeypatch.setattr(montecarlo, "_available_memory_bytes", lambda: 8 * gib)
+    monkeypatch.setattr(montecarlo.os, "cpu_count", lambda: 8)
+    assert montecarlo.group_reports() == int(0.5 * 8 * gib / 8 / REPORT_BYTES)
+    monkeypatch.setattr(montecarlo, "_available_memory_bytes", lambda: None)
+    assert montecarlo.group_reports() == MAX_GROUP_REPORTS
+    monkeypatch.undo()
+    assert montecarlo._available_memory_bytes() > 0  # the reading itself, on this machine
+
+
+def test_campaign_rows_do_not_depend_on_the_group_size(monkeypatch, scenario, baseline):
+    """A worker short of memory cuts its batch into more groups: the same rows."""
+    from hyperdef import montecarlo
+
+    calls = []
+
+    def one_draw_per_group():
+        calls.append(1)
+        return 1
+
+    monkeypatch.setattr(montecarlo, "group_reports", one_draw_per_group)
+    small = run_campaign(scenario, RUNS, seed=SEED, workers=1)
+    assert calls and outcomes(small.table).equals(outcomes(baseline.table))
