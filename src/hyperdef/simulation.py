@@ -387,24 +387,25 @@ def _groups(keys: Sequence[Any]) -> list[list[int]]:
 
 
 def _track_partitioned(inputs: list[pa.Table], configs: list, node: str,
-                       covariances: bool = True) -> list[pa.Table]:
-    """``run_tracker(inputs[d], configs[d], node=node, covariances=covariances)`` of every
-    draw; draws with the same tracker settings share one partitioned pass."""
+                       covariances: bool = True, rows: str = "all") -> list[pa.Table]:
+    """``run_tracker(inputs[d], configs[d], node=node, covariances=covariances,
+    rows=rows)`` of every draw; draws with the same tracker settings share one
+    partitioned pass."""
     from hyperdef.tracking.tracker import run_tracker
 
     out: list[pa.Table | None] = [None] * len(inputs)
     for members in _groups(configs):
         if len(members) == 1:
             d = members[0]
-            out[d] = run_tracker(inputs[d], configs[d], node=node,
-                                 covariances=covariances).table
+            out[d] = run_tracker(inputs[d], configs[d], node=node, covariances=covariances,
+                                 rows=rows).table
             continue
         joined = pa.concat_tables([
             inputs[d].append_column(DRAW_COLUMN, pa.array(np.full(inputs[d].num_rows, k),
                                                           pa.int64()))
             for k, d in enumerate(members)], promote_options="permissive")
         table = run_tracker(joined, configs[members[0]], node=node, partition=DRAW_COLUMN,
-                            covariances=covariances).table
+                            covariances=covariances, rows=rows).table
         part = table.column(DRAW_COLUMN).to_numpy()
         bounds = np.searchsorted(part, np.arange(len(members) + 1))
         body = table.drop_columns([DRAW_COLUMN])
@@ -417,7 +418,9 @@ def _track_draws(scenarios: list[Scenario], detections: list[pa.Table],
                  covariances: bool = True) -> list[dict[str, pa.Table]]:
     """Every draw's pictures: each node's own tracks (fused with the tracks its links
     share), and the central fusion's picture when the scenario has one. Without
-    ``covariances`` only the nodes whose tracks a link shares write their ``P``."""
+    ``covariances`` (summaries only) only the nodes whose tracks a link shares write
+    their ``P``, and the tables of nodes outside track links keep only the rows that
+    summaries and fire control read (``run_tracker(..., rows='summary')``)."""
     from hyperdef.tracking.nodes import released_to
 
     n = len(scenarios)
@@ -427,9 +430,12 @@ def _track_draws(scenarios: list[Scenario], detections: list[pa.Table],
         draws = [d for d in range(n) if node in scenarios[d].nodes]
         shared = any(link.sender == node and link.share == "tracks"
                      for d in draws for link in scenarios[d].links)
+        fused = shared or any(link.receiver == node and link.share == "tracks"
+                              for d in draws for link in scenarios[d].links)
         tables = _track_partitioned(
             [node_reports(detections[d], node, scenarios[d].links) for d in draws],
-            [scenarios[d].trackers[node] for d in draws], node, covariances or shared)
+            [scenarios[d].trackers[node] for d in draws], node, covariances or shared,
+            "all" if covariances or fused else "summary")
         for d, table in zip(draws, tables, strict=True):
             own[d][node] = table
     pictures = [{node: node_picture(own[d], node, scenarios[d].links)
@@ -439,7 +445,7 @@ def _track_draws(scenarios: list[Scenario], detections: list[pa.Table],
         draws = [d for d in fusing if scenarios[d].fusion[0] == fusing_node]
         tables = _track_partitioned([released_to(detections[d], fusing_node) for d in draws],
                                     [scenarios[d].fusion[1] for d in draws], fusing_node,
-                                    covariances)
+                                    covariances, "all" if covariances else "summary")
         for d, table in zip(draws, tables, strict=True):
             pictures[d]["fused"] = table
     return pictures

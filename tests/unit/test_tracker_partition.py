@@ -303,3 +303,52 @@ def test_estimate_after_updates_equals_a_fresh_combination(scenario_draws, name,
     _, draws = scenario_draws
     run_tracker(pa.concat_tables(draws["USA"][:2]), CONFIGS[name], node="USA", partition="draw")
     assert len(checked) > 50 and sum(checked) > 0 and 0 in checked
+
+
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_summary_rows_keep_what_summaries_and_fire_control_read(scenario_draws, partitioned):
+    """``rows='summary'``: every row of each track ever confirmed and one row per scan of
+    each partition, nothing else; the summary of each partition's table is the same."""
+    from hyperdef.tracking.metrics import summary as track_summary
+
+    sc, draws = scenario_draws
+    table = pa.concat_tables(draws["USA"][:2]) if partitioned else draws["USA"][0]
+    kwargs = {"partition": "draw"} if partitioned else {}
+    config = CONFIGS["imm_cv_glide"]
+    full = run_tracker(table, config, node="USA", covariances=False, **kwargs).table
+    res = run_tracker(table, config, node="USA", covariances=False, rows="summary", **kwargs)
+    lean = res.table
+    assert lean.schema == full.schema and 0 < lean.num_rows < full.num_rows / 2
+    part = (full.column("draw").to_numpy() if partitioned else np.zeros(full.num_rows, int))
+    ids = full.column("track_id").to_numpy()
+    t = full.column("t").to_numpy()
+    status = np.asarray(full.column("status").to_pylist())
+    firm = {(p, i) for p, i, s in zip(part, ids, status, strict=True) if s == "confirmed"}
+    assert firm  # the target's track
+    keys = list(zip(part, ids, strict=True))
+    ever = np.array([k in firm for k in keys])
+    # expected: the firm tracks' rows plus the first row of each (partition, scan time)
+    first = np.r_[True, (part[1:] != part[:-1]) | (t[1:] != t[:-1])]
+    lean_keys = set(zip(lean.column("draw").to_numpy() if partitioned
+                        else np.zeros(lean.num_rows, int),
+                        lean.column("track_id").to_numpy(), lean.column("t").to_numpy(),
+                        strict=True))
+    assert {(p, i, tt) for p, i, tt, e in zip(part, ids, t, ever, strict=True) if e} <= lean_keys
+    assert set(zip(part[first], t[first], strict=True)) == {(p, tt) for p, _, tt in lean_keys}
+    never = lean_keys - {(p, i, tt) for p, i, tt, e in zip(part, ids, t, ever, strict=True)
+                         if e}
+    # besides the firm tracks: at most a row per emitted block (two per scan)
+    assert len(never) <= 2 * res.counts["scans"]
+    truth = run_scenario(sc, seed=3).truth
+    for value in (np.unique(part) if partitioned else [0]):
+        pick_full = full.filter(pa.array(part == value))
+        lean_part = (lean.column("draw").to_numpy() if partitioned
+                     else np.zeros(lean.num_rows, int))
+        pick_lean = lean.filter(pa.array(lean_part == value))
+        assert track_summary(pick_lean, truth) == track_summary(pick_full, truth)
+
+
+def test_rows_must_be_all_or_summary(scenario_draws):
+    _, draws = scenario_draws
+    with pytest.raises(InputError, match="rows: 'confirmed' is not one of all, summary"):
+        run_tracker(draws["USA"][0], CONFIGS["cv_ekf_gnn"], node="USA", rows="confirmed")

@@ -850,11 +850,12 @@ class _Run:
     """
 
     def __init__(self, cfg: TrackerConfig, node: str, inp: _Input,
-                 covariances: bool = True) -> None:
+                 covariances: bool = True, rows: str = "all") -> None:
         self.cfg = cfg
         self._input = inp
         self.node = node
         self.covariances = covariances  # P written to the output rows
+        self.summary_rows = rows == "summary"  # only the rows summaries and fire control read
         self.flt = FILTERS[cfg.filter]
         if cfg.model == "imm":
             self.imm = cfg.imm()
@@ -1513,8 +1514,36 @@ class _Run:
                         else _scatter_rows(column, dest, transpose=k == 3))
         return cols
 
+    def _summary_rows_only(self) -> None:
+        """Keep, of the emitted rows, every row of each track ever emitted as confirmed,
+        and the first row of each partition in each emitted block (one scan, one time):
+        the rows the run summary (:func:`hyperdef.tracking.metrics.summary`: confirmed
+        rows, over the table's distinct times) and the fire control (the history of every
+        track ever confirmed) read. Tracks never confirmed otherwise go: with a radar's
+        false alarms, nearly all of them."""
+        blocks = self.rows
+        sizes = np.array([b[1].size for b in blocks])
+        ids = np.concatenate([b[1] for b in blocks]).astype(np.int64)
+        status = np.concatenate([b[2] for b in blocks])
+        part = (np.concatenate([b[9] for b in blocks]).astype(np.int64) if self.partitioned
+                else np.zeros(ids.size, np.int64))
+        key = part * (int(ids.max(initial=0)) + 1) + ids
+        firm = np.unique(key[status == _CONFIRMED])
+        at = np.minimum(np.searchsorted(firm, key), max(firm.size - 1, 0))
+        keep = firm[at] == key if firm.size else np.zeros(ids.size, dtype=bool)
+        first = np.r_[True, part[1:] != part[:-1]]  # rows of a block are grouped by part
+        first[np.cumsum(sizes)[:-1]] = True  # a block's first row
+        keep |= first
+        bounds = np.r_[0, np.cumsum(sizes)]
+        self.rows = []
+        for k, block in enumerate(blocks):
+            sel = np.flatnonzero(keep[bounds[k]:bounds[k + 1]])
+            self.rows.append(tuple(None if col is None else col[sel] for col in block))
+
     def table(self) -> pa.Table:
         n_models = len(self.models)
+        if self.rows and self.summary_rows:
+            self._summary_rows_only()
         if self.rows and self.partitioned:
             cols = self._columns_by_partition()
         elif self.rows:
@@ -1640,6 +1669,7 @@ def run_tracker(
     node: str | None = None,
     partition: str | None = None,
     covariances: bool = True,
+    rows: str = "all",
 ) -> TracksResult:
     """Track every target of a Detections table (module notes).
 
@@ -1662,6 +1692,13 @@ def run_tracker(
         Write each row's ``P``. False leaves the column null (the tracks and every other
         column are the same): for callers that read only the states, such as a
         campaign's rows, it saves the largest column (36 values per row).
+    rows : {'all', 'summary'}, default 'all'
+        ``'summary'`` keeps only the rows a run's summary and its fire control read:
+        every row of each track that was ever confirmed, and one row per scan of each
+        partition (so the table's distinct times stay). The summary of the table
+        (:func:`hyperdef.tracking.metrics.summary`) and the engagements fired on it are
+        the same as with ``'all'``; the tentative tracks of false alarms, most of the
+        rows, are left out (a campaign's tracker passes).
 
     Returns
     -------
@@ -1698,7 +1735,9 @@ def run_tracker(
     check_node(node, "node")
     if not isinstance(covariances, bool):
         raise InputError(f"covariances: expected True or False, got {covariances!r}")
-    run = _Run(config, node, inp, covariances)
+    if rows not in ("all", "summary"):
+        raise InputError(f"rows: {rows!r} is not one of all, summary")
+    run = _Run(config, node, inp, covariances, rows)
     for start, stop in inp.scans:
         run.scan(inp, inp.order[start:stop])
     counts = {
