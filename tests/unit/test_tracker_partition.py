@@ -352,3 +352,39 @@ def test_rows_must_be_all_or_summary(scenario_draws):
     _, draws = scenario_draws
     with pytest.raises(InputError, match="rows: 'confirmed' is not one of all, summary"):
         run_tracker(draws["USA"][0], CONFIGS["cv_ekf_gnn"], node="USA", rows="confirmed")
+
+
+def test_all_pairs_pregate_equals_the_kdtree_pregate(monkeypatch):
+    """Small partitions test every same-partition pair instead of building k-d trees:
+    the same pairs, in the same order (by track, then report)."""
+    from hyperdef.tracking import tracker as tracker_module
+
+    rng = np.random.default_rng(5)
+    compared = 0
+    for trial in range(120):
+        n_t, n_d, n_parts = rng.integers(1, 150), rng.integers(1, 80), rng.integers(1, 40)
+        track_pos = rng.normal(size=(n_t, 3)) * 10.0
+        det_pos = rng.normal(size=(n_d, 3)) * 10.0
+        track_part = rng.integers(0, n_parts, n_t)
+        det_part = rng.integers(0, n_parts, n_d)
+        if trial % 2:  # as the scan passes them: reports grouped by partition
+            det_part = np.sort(det_part)
+        radius = rng.uniform(0.0, 15.0, n_t)
+        fast = tracker_module._pairs_in_partitions(track_pos, radius, det_pos, track_part,
+                                                   det_part)
+        if fast is None:
+            continue
+        with monkeypatch.context() as m:
+            m.setattr(tracker_module, "_ALL_PAIRS_PER_POINT", -1)  # the k-d trees always
+            assert tracker_module._pairs_in_partitions(track_pos, radius, det_pos,
+                                                       track_part, det_part) is None
+            trees = tracker_module._pairs_apart(track_pos, radius, det_pos, track_part,
+                                                det_part)
+        np.testing.assert_array_equal(fast[0], trees[0])
+        np.testing.assert_array_equal(fast[1], trees[1])
+        compared += 1
+    assert compared > 100
+    # many pairs per point: the k-d trees
+    one = np.zeros(400, np.int64)
+    assert tracker_module._pairs_in_partitions(np.zeros((400, 3)), np.ones(400),
+                                               np.zeros((400, 3)), one, one) is None

@@ -1632,6 +1632,31 @@ def _scatter_rows(blocks, dest: np.ndarray, transpose: bool = False) -> np.ndarr
     return out
 
 
+#: Same-partition (track, report) pairs per point below which :func:`_pairs_apart` tests
+#: every pair instead of building k-d trees: a campaign's lockstep pass has many small
+#: partitions (``single_hgv``: about 25 tracks and 6 reports each, 6 pairs per point).
+_ALL_PAIRS_PER_POINT = 32
+
+
+def _pairs_in_partitions(track_pos, radius, det_pos, track_part, det_part):
+    """Every same-partition pair within the track's (finite) radius, sorted by track
+    then report, by testing all such pairs; None where they number more than
+    :data:`_ALL_PAIRS_PER_POINT` per point (then the k-d trees are faster)."""
+    order = np.argsort(det_part, kind="stable")  # a partition's reports in index order
+    sorted_part = det_part[order]
+    lo = np.searchsorted(sorted_part, track_part, side="left")
+    count = np.searchsorted(sorted_part, track_part, side="right") - lo
+    total = int(count.sum())
+    if total > _ALL_PAIRS_PER_POINT * (track_pos.shape[0] + det_pos.shape[0]):
+        return None
+    ti = np.repeat(np.arange(track_pos.shape[0]), count)
+    ends = np.cumsum(count)
+    di = order[np.repeat(lo - ends + count, count) + np.arange(total)]
+    diff = track_pos[ti] - det_pos[di]
+    inside = np.sqrt(np.einsum("ij,ij->i", diff, diff)) <= radius[ti]
+    return ti[inside], di[inside]
+
+
 def _pairs_apart(track_pos, radius, det_pos, track_part, det_part):
     """Pre-gate pairs (:func:`pregate_pairs`) of tracks and reports of one partition only.
 
@@ -1644,6 +1669,10 @@ def _pairs_apart(track_pos, radius, det_pos, track_part, det_part):
     if track_pos.shape[0] == 0 or det_pos.shape[0] == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
     finite = np.isfinite(radius)
+    if finite.all():
+        pairs = _pairs_in_partitions(track_pos, radius, det_pos, track_part, det_part)
+        if pairs is not None:
+            return pairs
     r_max = float(radius[finite].max(initial=0.0))
     step = 2.0 * r_max + 1.0
     track4 = np.column_stack((track_pos, track_part * step))
