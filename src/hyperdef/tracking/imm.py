@@ -281,15 +281,22 @@ def _mix(state: IMMState, imm: IMM) -> tuple[list, list, np.ndarray]:
             else:
                 xij = xj.copy()
                 xij[:, :n6] = state.x[i][:, :n6]
-                Pij = np.zeros_like(Pj)
-                Pij[:, :n6, :n6] = state.P[i][:, :n6, :n6]
-                Pij[:, n6:, n6:] = Pj[:, n6:, n6:]
-                terms.append((xij, Pij))
+                terms.append((xij, None))  # its covariance: blocks added in place below
         x_mix = sum(mix[:, i, j, None] * xij for i, (xij, _) in enumerate(terms))
-        P_mix = np.zeros_like(Pj)
+        P_mix = None
         for i, (xij, Pij) in enumerate(terms):
             d = xij - x_mix
-            P_mix += mix[:, i, j, None, None] * (Pij + d[:, :, None] * d[:, None, :])
+            term = d[:, :, None] * d[:, None, :]  # the spread term, then P_i^(j) added
+            if Pij is None:  # another layout: model i's (p, v) block, model j's own rest
+                term[:, :n6, :n6] += state.P[i][:, :n6, :n6]
+                term[:, n6:, n6:] += Pj[:, n6:, n6:]
+            else:
+                term += Pij
+            term *= mix[:, i, j, None, None]
+            if P_mix is None:
+                P_mix = term
+            else:
+                P_mix += term
         x0.append(x_mix)
         P0.append(_sym(P_mix))
     return x0, P0, c
@@ -416,10 +423,16 @@ def combined(state: IMMState) -> tuple[np.ndarray, np.ndarray]:
     mu = state.probabilities
     n6 = _N_COMMON
     x6 = sum(mu[:, j, None] * xj[:, :n6] for j, xj in enumerate(state.x))
-    P6 = np.zeros((mu.shape[0], n6, n6))
+    P6 = None
     for j, (xj, Pj) in enumerate(zip(state.x, state.P, strict=True)):
         d = xj[:, :n6] - x6
-        P6 += mu[:, j, None, None] * (Pj[:, :n6, :n6] + d[:, :, None] * d[:, None, :])
+        term = d[:, :, None] * d[:, None, :]
+        term += Pj[:, :n6, :n6]
+        term *= mu[:, j, None, None]
+        if P6 is None:
+            P6 = term
+        else:
+            P6 += term
     return x6, _sym(P6)
 
 
