@@ -507,10 +507,9 @@ def density_fast(alt_m: ArrayLike) -> NDArray[np.float64]:
     density : ndarray
         Mass density [kg/m^3], shape of ``alt_m``.
 
-    References
-    ----------
-    .. [1] NOAA, NASA and USAF, *U.S. Standard Atmosphere, 1976*, NOAA-S/T 76-1562,
-       Washington, DC, October 1976.
+    See Also
+    --------
+    ussa76_fast : the table, its accuracy and its source (USSA76, NOAA-S/T 76-1562).
     """
     tab = _fast_table()
     z, j = _fast_interval(tab, alt_m)
