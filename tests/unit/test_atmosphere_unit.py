@@ -20,6 +20,7 @@ from hyperdef.core.atmosphere import (
     AtmosphereState,
     altitude_for_density,
     density_fast,
+    density_log_slope_fast,
     geopotential_to_geometric,
     ussa76,
     ussa76_fast,
@@ -230,6 +231,34 @@ def test_density_fast_is_the_density_of_the_fast_path_to_the_bit():
     np.testing.assert_array_equal(fast, density)  # NaN in the same place too
     assert np.shape(density_fast(1e4)) == ()
     assert density_fast(1e4) == ussa76_fast(1e4)[0]
+
+
+def test_density_log_slope_is_the_derivative_of_the_fast_density():
+    # inside a 50 m cell the table is exactly exponential: the central difference over
+    # +-1 m (cells are found away from their edges) matches the slope to rounding
+    rng = np.random.default_rng(78)
+    alt_m = rng.uniform(-4.9e3, 199e3, 20_000)
+    alt_m = alt_m[np.abs(np.remainder(alt_m + 5e3, 50.0) - 25.0) < 20.0]
+    to_boundary = np.abs(alt_m[:, None] - np.array(LAYER_BOUNDARIES_M)[None, :])
+    alt_m = alt_m[to_boundary.min(axis=1) > 2.0]
+    density, slope = density_log_slope_fast(alt_m)
+    np.testing.assert_array_equal(density, density_fast(alt_m))
+    numeric = (np.log(density_fast(alt_m + 1.0)) - np.log(density_fast(alt_m - 1.0))) / 2.0
+    np.testing.assert_allclose(slope, numeric, rtol=1e-6, atol=1e-12)
+    # closed form in the lowest layer (USSA76 hydrostatics with lapse rate L = 6.5 K/km):
+    # d ln(rho)/dH = -(g0 M0 / (R* T) - L / T), times dH/dh = (r0 / (r0 + h))^2; the
+    # secant over the 50 m cell around h = 25 m equals it at the cell's middle
+    h = 25.0
+    geopotential = 6_356_766.0 * h / (6_356_766.0 + h)
+    temp = 288.15 - 6.5e-3 * geopotential
+    exact = -(9.80665 * 28.9644 / (8_314.32 * temp) - 6.5e-3 / temp) * (
+        6_356_766.0 / (6_356_766.0 + h)
+    ) ** 2
+    np.testing.assert_allclose(density_log_slope_fast(h)[1], exact, rtol=1e-5)
+    # clipped below -5 km: the density does not change there
+    below, slope_below = density_log_slope_fast(np.array([-6e3, -1e5]))
+    np.testing.assert_array_equal(slope_below, 0.0)
+    np.testing.assert_array_equal(below, density_fast(-5e3))
 
 
 def test_fast_table_is_built_lazily_and_import_stays_cheap():

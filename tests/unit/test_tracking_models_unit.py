@@ -60,6 +60,16 @@ def fd_jacobian(fun, x, steps):
 
 # ------------------------------------------------------------------ motion models
 
+#: central-difference steps of the reference Jacobians: four times the turn model's own
+#: forward-difference steps; for the physics models (analytic F) 12 cm in position (the
+#: drag's curvature over one density scale height, ~7 km, keeps the central-difference
+#: error near 1e-10), 4 mm/s and 4e-6 in the parameters
+REFERENCE_STEPS = {
+    "ct": JACOBIAN_STEPS["ct"] * 4.0,
+    "ballistic": np.array([0.12] * 3 + [4e-3] * 3 + [4e-6]),
+    "glide": np.array([0.12] * 3 + [4e-3] * 3 + [4e-6] * 3),
+}
+
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_motion_jacobian_matches_finite_differences(name):
@@ -67,15 +77,17 @@ def test_motion_jacobian_matches_finite_differences(name):
     x = states(name)
     dt = np.array([2.0, 5.0, 10.0])
     _, F = model.predict(x, dt)
-    # a different step from the model's own (x4); entries compared in units of a
-    # typical state scale (1 km, 1 m/s, 0.1 rad/s or 0.1 in the extra states), relative
-    # to the largest entry of their row
-    steps = JACOBIAN_STEPS.get(name, np.ones(model.dim)) * 4.0
+    # entries compared in units of a typical state scale (1 km, 1 m/s, 0.1 rad/s or 0.1
+    # in the extra states), relative to the largest entry of their row; the physics
+    # models' analytic F must match to the reference's own accuracy, the turn model's
+    # forward differences to 1e-5
+    steps = REFERENCE_STEPS.get(name, np.ones(model.dim))
     ref = fd_jacobian(lambda y: model.predict(y, dt)[0], x, steps)
     scale = np.concatenate(([1e3] * 3, [1.0] * 3, [0.1] * (model.dim - 6)))
     norm = scale[None, None, :] / scale[None, :, None]
     err = np.abs(F - ref) * norm / (np.abs(ref) * norm).max(axis=2, keepdims=True)
-    assert err.max() < 1e-5, f"{name}: worst relative error {err.max():.2e}"
+    tolerance = 1e-7 if name in ("ballistic", "glide") else 1e-5
+    assert err.max() < tolerance, f"{name}: worst relative error {err.max():.2e}"
 
 
 @pytest.mark.parametrize("name", ["ct", "ballistic", "glide"])

@@ -517,6 +517,37 @@ def density_fast(alt_m: ArrayLike) -> NDArray[np.float64]:
     return np.exp(log_rho + (z - base) * log_rho_slope)
 
 
+def density_log_slope_fast(alt_m: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Density of :func:`density_fast` and its logarithmic derivative ``d ln(rho) / dh``.
+
+    The table is linear in log density between its nodes, so within a cell the
+    derivative is exact: the cell's slope (1/m), and 0 below -5 km, where the altitude
+    is clipped. The trackers' ballistic and glide models take their Jacobian from it
+    (the density gradient is most of the drag's dependence on position).
+
+    Parameters
+    ----------
+    alt_m : float or array_like, any shape
+        Geometric altitude [m], NOT validated (see :func:`ussa76_fast`).
+
+    Returns
+    -------
+    density : ndarray
+        Mass density [kg/m^3], equal to the bit to :func:`density_fast`.
+    log_slope : ndarray
+        ``d ln(rho) / dh`` [1/m], shape of ``alt_m``.
+
+    See Also
+    --------
+    ussa76_fast : the table, its accuracy and its source (USSA76, NOAA-S/T 76-1562).
+    """
+    tab = _fast_table()
+    z, j = _fast_interval(tab, alt_m)
+    base, log_rho, log_rho_slope = tab.density_packed.take(j, axis=-1)
+    density = np.exp(log_rho + (z - base) * log_rho_slope)
+    return density, np.where(np.asarray(alt_m) >= ALT_MIN_M, log_rho_slope, 0.0)
+
+
 def _fast_interval(tab: _FastTable, alt_m: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Clipped altitude and table interval of each altitude (see :class:`_FastTable`)."""
     z = np.maximum(alt_m, ALT_MIN_M)  # NaN stays NaN

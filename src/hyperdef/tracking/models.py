@@ -28,9 +28,11 @@ know gravity, which a ballistic target shows as a constant 9.8 m/s^2 acceleratio
 their process noise (cv) or acceleration state (ca, singer) must absorb. The physics
 models (ballistic, glide) integrate J2 gravity, the Coriolis and centrifugal terms of the
 rotating frame, and aerodynamic acceleration with the USSA76 density, by classical RK4
-sub-steps of at most ``max_substep_s``; their Jacobian ``F`` is taken by forward
-differences of the batched propagation (all tracks and all n perturbations in one call,
-steps :data:`JACOBIAN_STEPS`), as is the turn model's.
+sub-steps of at most ``max_substep_s`` (:mod:`hyperdef.tracking.physics`); their
+Jacobian ``F`` is the exact derivative of that RK4 map, integrated with it from the
+analytic partial derivatives of the acceleration. The turn model's ``F`` is taken by
+forward differences of its batched closed form (all tracks and all n perturbations in
+one call, steps :data:`JACOBIAN_STEPS`).
 
 Process noise
     Position/velocity blocks are continuous white-noise acceleration (CWNA) of power
@@ -80,10 +82,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from hyperdef.core.atmosphere import density_fast
-from hyperdef.core.dynamics import approx_altitude_m
-from hyperdef.core.earth import OMEGA_EARTH_RAD_S, gravity_j2_components
 from hyperdef.errors import InputError
+from hyperdef.tracking.physics import physics_acceleration, rk4_propagate
 
 __all__ = [
     "ConstantVelocity",
@@ -96,6 +96,7 @@ __all__ = [
     "MODELS",
     "DEFAULT_PRIORS",
     "JACOBIAN_STEPS",
+    "physics_acceleration",
     "model_name",
     "embed",
 ]
@@ -389,18 +390,14 @@ class Singer:
 
 # ------------------------------------------------------ numerical Jacobian helper
 
-#: forward-difference steps per state component for the nonlinear models: position 1 m
-#: (turn) or 3 cm (ballistic, glide: the drag's curvature in altitude, one density scale
-#: height of about 7 km, would make a 1 m step err by 7e-5), velocity 1 mm/s, turn rate
-#: 1e-7 rad/s, ln beta, L/D and bank 1e-6. The truncation error of a forward difference is
+#: forward-difference steps per state component of the turn model: position 1 m,
+#: velocity 1 mm/s, turn rate 1e-7 rad/s. The truncation error of a forward difference is
 #: half the step times the curvature of its column, and the rounding of the propagated
 #: state (1e-9 m at 6,400 km) over the step must stay small too: with these both are below
 #: 1e-5 of the entry (tests/unit/test_tracking_models_unit.py checks F against central
 #: differences).
 JACOBIAN_STEPS: dict[str, np.ndarray] = {
     "ct": np.array([1.0] * 3 + [1e-3] * 3 + [1e-7]),
-    "ballistic": np.array([0.03] * 3 + [1e-3] * 3 + [1e-6]),
-    "glide": np.array([0.03] * 3 + [1e-3] * 3 + [1e-6, 1e-6, 1e-6]),
 }
 
 
@@ -409,9 +406,8 @@ def _propagate_with_jacobian(propagate, x: np.ndarray, dt: np.ndarray, steps: np
 
     The n perturbed copies of every track are stacked with the nominal states into one
     batch of (n + 1) N rows; no loop over tracks or components. Forward rather than
-    central differences: half the propagations (the Jacobian of a tracker's glide model is
-    most of its prediction work), with steps chosen so the error stays below 1e-5 of each
-    entry (:data:`JACOBIAN_STEPS`).
+    central differences: half the propagations, with steps chosen so the error stays
+    below 1e-5 of each entry (:data:`JACOBIAN_STEPS`).
     """
     n_tracks, n = x.shape
     stack = np.broadcast_to(x, (n + 1, n_tracks, n)).copy()
@@ -514,116 +510,6 @@ class CoordinatedTurn3D:
 
 
 @dataclass(frozen=True, slots=True)
-class _Aero:
-    """Aerodynamic parameters of states by component, held over a propagation (n,):
-    ``1 / beta`` (m^2/kg), and for a lifting model ``L/D`` and the bank's cosine and
-    sine (None when not lifting). Taken once per propagation instead of at every RK4
-    stage (an exponential and two trigonometric functions per state and stage)."""
-
-    inv_beta: np.ndarray
-    lift_to_drag: np.ndarray | None = None
-    cos_bank: np.ndarray | None = None
-    sin_bank: np.ndarray | None = None
-
-    @classmethod
-    def of(cls, s: np.ndarray, lifting: bool) -> _Aero:
-        """Parameters of states ``s`` by component, shape (n, N)."""
-        inv_beta = np.exp(-s[6])
-        if not lifting:
-            return cls(inv_beta)
-        return cls(inv_beta, s[7].copy(), np.cos(s[8]), np.sin(s[8]))
-
-
-def _acceleration(r: np.ndarray, v: np.ndarray, aero: _Aero) -> np.ndarray:
-    """ECEF acceleration (3, N) of positions ``r`` (3, N) and velocities ``v`` (3, N).
-
-    J2 gravity, Coriolis and centrifugal terms, drag ``-q / beta`` along the velocity
-    and, when ``aero`` has a lift-to-drag ratio, lift ``(L/D) q / beta`` perpendicular to
-    it, rotated by the bank angle about it exactly as in
-    :func:`hyperdef.core.dynamics.point_mass_derivative` (bank 0: in the vertical plane,
-    up; positive bank: to the right). The atmosphere turns with the Earth, so the
-    air-relative velocity is the ECEF velocity.
-    """
-    x, y, z = r
-    vx, vy, vz = v
-    out = np.empty_like(v)
-    ax, ay, az = gravity_j2_components(x, y, z, out=(out[0], out[1], out[2]))
-    w = OMEGA_EARTH_RAD_S
-    ax += w * w * x + 2.0 * w * vy
-    ay += w * w * y - 2.0 * w * vx
-    rho = density_fast(approx_altitude_m(r.T))
-    speed2 = vx * vx + vy * vy + vz * vz
-    speed = np.maximum(np.sqrt(speed2), 1e-9)
-    q_over_beta = 0.5 * rho * speed2 * aero.inv_beta  # drag acceleration, m/s^2
-    k_v = -q_over_beta / speed
-    if aero.lift_to_drag is None:
-        ax += k_v * vx
-        ay += k_v * vy
-        az += k_v * vz
-        return out
-    r_norm = np.sqrt(x * x + y * y + z * z)
-    inv_rv = 1.0 / (r_norm * speed)
-    sin_gamma = (x * vx + y * vy + z * vz) * inv_rv
-    cos_gamma = np.sqrt(np.maximum(1.0 - sin_gamma * sin_gamma, 1e-24))
-    lift = q_over_beta * aero.lift_to_drag / cos_gamma  # L' of core.dynamics
-    k_c = lift * aero.sin_bank * inv_rv
-    lift_up = lift * aero.cos_bank
-    k_v = k_v - lift_up * sin_gamma / speed
-    k_r = lift_up / r_norm
-    ax += k_v * vx + k_r * x + k_c * (vy * z - vz * y)
-    ay += k_v * vy + k_r * y + k_c * (vz * x - vx * z)
-    az += k_v * vz + k_r * z + k_c * (vx * y - vy * x)
-    return out
-
-
-def physics_acceleration(x: np.ndarray, lifting: bool) -> np.ndarray:
-    """ECEF acceleration of states of the physics models, m/s^2, shape (N, 3).
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, 7) or (N, 9)
-        :class:`Ballistic` states (``lifting=False``; a glide state's L/D and bank are
-        then ignored) or :class:`Glide` states (``lifting=True``).
-    lifting : bool
-        Include the lift of the glide model.
-    """
-    s = np.ascontiguousarray(np.asarray(x, dtype=np.float64).T)
-    return _acceleration(s[0:3], s[3:6], _Aero.of(s, lifting)).T
-
-
-def _rk4_propagate(y: np.ndarray, dt: np.ndarray, max_substep_s: float, lifting: bool):
-    """RK4 over ``dt`` (N,) in equal sub-steps of at most ``max_substep_s``; parameters held.
-
-    Each track takes ``ceil(|dt| / max_substep_s)`` sub-steps of its own (zero-length
-    steps pad the shorter ones), so a track's result does not depend on its batch. Only
-    position and velocity are integrated: the aerodynamic parameters are constant over
-    the propagation (:class:`_Aero`).
-    """
-    n_sub = np.maximum(np.ceil(np.abs(dt) / max_substep_s), 1.0)
-    h_track = dt / n_sub
-    s = np.ascontiguousarray(y.T)  # (n, N)
-    aero = _Aero.of(s, lifting)
-    r, v = s[0:3], s[3:6]
-    for k in range(int(np.max(n_sub, initial=1.0))):
-        h = np.where(k < n_sub, h_track, 0.0)
-        half = 0.5 * h
-        a1 = _acceleration(r, v, aero)
-        r2, v2 = r + half * v, v + half * a1
-        a2 = _acceleration(r2, v2, aero)
-        r3, v3 = r + half * v2, v + half * a2
-        a3 = _acceleration(r3, v3, aero)
-        r4, v4 = r + h * v3, v + h * a3
-        a4 = _acceleration(r4, v4, aero)
-        sixth = h / 6.0
-        r = r + sixth * (v + 2.0 * v2 + 2.0 * v3 + v4)
-        v = v + sixth * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
-    out = y.copy()
-    out[:, 0:3] = r.T
-    out[:, 3:6] = v.T
-    return out
-
-
-@dataclass(frozen=True, slots=True)
 class Ballistic:
     """Non-lifting free flight with drag and an estimated ballistic coefficient, n = 7.
 
@@ -637,8 +523,8 @@ class Ballistic:
     ``rho`` is USSA76 at the approximate ellipsoidal height
     (:func:`hyperdef.core.dynamics.approx_altitude_m`); above the atmosphere the model
     is J2 free flight. Propagation: RK4 in equal sub-steps of at most ``max_substep_s``
-    per track; ``F`` by forward differences of the batched
-    propagation (:data:`JACOBIAN_STEPS`).
+    per track; ``F`` the exact derivative of that map, propagated with it
+    (:func:`hyperdef.tracking.physics.rk4_propagate`).
 
     Attributes
     ----------
@@ -674,16 +560,12 @@ class Ballistic:
     def propagate(self, x: np.ndarray, dt_s: np.ndarray | float) -> np.ndarray:
         """State (N, 7) propagated by ``dt_s`` (s), without the Jacobian."""
         x, dt = _batch(x, dt_s)
-        return _rk4_propagate(x, dt, self.max_substep_s, lifting=False)
+        return rk4_propagate(x, dt, self.max_substep_s, lifting=False)[0]
 
     def predict(self, x: np.ndarray, dt_s: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """State (N, 7) propagated by ``dt_s`` (s) and its Jacobian (N, 7, 7)."""
         x, dt = _batch(x, dt_s)
-
-        def propagate(y, h):
-            return _rk4_propagate(y, h, self.max_substep_s, lifting=False)
-
-        return _propagate_with_jacobian(propagate, x, dt, JACOBIAN_STEPS["ballistic"])
+        return rk4_propagate(x, dt, self.max_substep_s, lifting=False, jacobian=True)
 
     def process_noise(self, x: np.ndarray, dt_s: np.ndarray | float) -> np.ndarray:
         """Discrete process-noise covariance (N, 7, 7) over ``dt_s`` (s)."""
@@ -704,7 +586,7 @@ class Glide:
     vehicle flies at slowly changing angle of attack (L/D and beta) and banks to steer,
     so with the position/velocity they describe its motion until the next bank change
     [LJ2]. With ``L/D = 0`` this is :class:`Ballistic`; with ``beta -> inf`` both reduce
-    to J2 free flight. Propagation by RK4 sub-steps, ``F`` by forward differences, as
+    to J2 free flight. Propagation by RK4 sub-steps and ``F`` as
     :class:`Ballistic`. Vertical flight (flight-path angle +-90 deg) has no defined
     lift plane; the kernel keeps it finite as the core dynamics do.
 
@@ -749,16 +631,12 @@ class Glide:
     def propagate(self, x: np.ndarray, dt_s: np.ndarray | float) -> np.ndarray:
         """State (N, 9) propagated by ``dt_s`` (s), without the Jacobian."""
         x, dt = _batch(x, dt_s)
-        return _rk4_propagate(x, dt, self.max_substep_s, lifting=True)
+        return rk4_propagate(x, dt, self.max_substep_s, lifting=True)[0]
 
     def predict(self, x: np.ndarray, dt_s: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """State (N, 9) propagated by ``dt_s`` (s) and its Jacobian (N, 9, 9)."""
         x, dt = _batch(x, dt_s)
-
-        def propagate(y, h):
-            return _rk4_propagate(y, h, self.max_substep_s, lifting=True)
-
-        return _propagate_with_jacobian(propagate, x, dt, JACOBIAN_STEPS["glide"])
+        return rk4_propagate(x, dt, self.max_substep_s, lifting=True, jacobian=True)
 
     def process_noise(self, x: np.ndarray, dt_s: np.ndarray | float) -> np.ndarray:
         """Discrete process-noise covariance (N, 9, 9) over ``dt_s`` (s)."""
