@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from difference_fixtures import fd_jacobian
 
 from hyperdef.core.frames import ecef_to_aer, lla_to_ecef
 from hyperdef.errors import InputError
@@ -45,17 +46,6 @@ def states(name):
     x6 = np.column_stack((lla_to_ecef(LLA), VEL))
     extra = np.asarray(EXTRA[name], dtype=float).reshape(3, -1)
     return np.column_stack((x6, extra))
-
-
-def fd_jacobian(fun, x, steps):
-    """Central differences of fun (N, n) -> (N, m), column by column (test reference)."""
-    cols = []
-    for j, h in enumerate(steps):
-        xp, xm = x.copy(), x.copy()
-        xp[:, j] += h
-        xm[:, j] -= h
-        cols.append((fun(xp) - fun(xm)) / (2 * h))
-    return np.stack(cols, axis=-1)
 
 
 # ------------------------------------------------------------------ motion models

@@ -3,6 +3,7 @@ derivatives of the acceleration and the RK4 transition Jacobian built from them.
 
 import numpy as np
 import pytest
+from difference_fixtures import fd_jacobian as central
 
 from hyperdef.core.dynamics import approx_altitude_m
 from hyperdef.core.earth import gravity_j2_ecef
@@ -38,17 +39,6 @@ def glide_states(n, seed, alt_range_m=(15e3, 130e3)):
     x = np.column_stack((r, v, params))
     edge = np.abs(np.remainder(approx_altitude_m(r) + 5e3, 50.0) - 25.0)
     return x[edge < 24.0]
-
-
-def central(fun, x, steps):
-    """Central differences of fun (N, n) -> (N, m): (N, m, n)."""
-    cols = []
-    for j, h in enumerate(steps):
-        xp, xm = x.copy(), x.copy()
-        xp[:, j] += h
-        xm[:, j] -= h
-        cols.append((fun(xp) - fun(xm)) / (2 * h))
-    return np.stack(cols, axis=-1)
 
 
 @pytest.mark.parametrize("lifting", [True, False])

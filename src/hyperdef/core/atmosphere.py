@@ -511,10 +511,7 @@ def density_fast(alt_m: ArrayLike) -> NDArray[np.float64]:
     --------
     ussa76_fast : the table, its accuracy and its source (USSA76, NOAA-S/T 76-1562).
     """
-    tab = _fast_table()
-    z, j = _fast_interval(tab, alt_m)
-    base, log_rho, log_rho_slope = tab.density_packed.take(j, axis=-1)
-    return np.exp(log_rho + (z - base) * log_rho_slope)
+    return _density_and_cell_slope(alt_m)[0]
 
 
 def density_log_slope_fast(alt_m: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -541,11 +538,16 @@ def density_log_slope_fast(alt_m: ArrayLike) -> tuple[NDArray[np.float64], NDArr
     --------
     ussa76_fast : the table, its accuracy and its source (USSA76, NOAA-S/T 76-1562).
     """
+    density, log_rho_slope = _density_and_cell_slope(alt_m)
+    return density, np.where(np.asarray(alt_m) >= ALT_MIN_M, log_rho_slope, 0.0)
+
+
+def _density_and_cell_slope(alt_m: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Table density and the log-density slope of each altitude's cell (1/m)."""
     tab = _fast_table()
     z, j = _fast_interval(tab, alt_m)
     base, log_rho, log_rho_slope = tab.density_packed.take(j, axis=-1)
-    density = np.exp(log_rho + (z - base) * log_rho_slope)
-    return density, np.where(np.asarray(alt_m) >= ALT_MIN_M, log_rho_slope, 0.0)
+    return np.exp(log_rho + (z - base) * log_rho_slope), log_rho_slope
 
 
 def _fast_interval(tab: _FastTable, alt_m: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
