@@ -88,17 +88,18 @@ def load() -> str:
 
 
 def reference_s() -> float:
-    """Seconds of a fixed piece of tracker work (the glide model's prediction with its
-    Jacobian, 2,000 tracks, 20 times): the machine's speed at the time, so figures
-    measured on different days can be told apart from changes in the code."""
-    from hyperdef.tracking.models import Glide
-
-    x = np.tile([-3.0e6, 4.0e6, 3.5e6, 1500.0, 1000.0, -800.0, 6.0, 2.0, 0.1], (2000, 1))
-    x[:, 0] += np.linspace(0.0, 1e5, 2000)
-    model = Glide()
+    """Seconds of a fixed piece of numpy work that no hyperdef change touches (20 rounds
+    of an exponential over 2e6 values and a product of 2,000 stacked 9 x 9 matrices, the
+    shapes of a tracker's glide prediction): the machine's speed at the time, so figures
+    measured on different days can be told apart from changes in the code. (Before
+    2026-12-08 it timed the glide model's prediction, which that day's change sped up.)"""
+    rng = np.random.default_rng(0)
+    values = rng.uniform(-5.0, 0.0, 2_000_000)
+    a, b = rng.standard_normal((2, 2000, 9, 9))
     start = time.perf_counter()
     for _ in range(20):
-        model.predict(x, 1.0)
+        np.exp(values)
+        a @ b @ np.swapaxes(a, -1, -2)
     return time.perf_counter() - start
 
 
@@ -238,7 +239,7 @@ def main() -> None:
             "per batch. Each round runs 1 and 2 workers, in swapped order every other round; "
             "the verdicts use the medians. Wall time includes the process pool's start-up; the "
             "CPU-bound ceiling is 60 x workers / mean CPU s per run, the rate an otherwise idle "
-            "machine would allow; the reference is the time of a fixed piece of tracker work "
+            "machine would allow; the reference is the time of a fixed piece of numpy work "
             "just before each campaign (the machine's speed at that moment). Efficiency = "
             "rate(2) / (2 x rate(1)).\n\n"
             f"{table}\n\n" + "\n".join(verdicts) + "\n"
