@@ -12,6 +12,7 @@ from hyperdef.tracking.physics import (
     Aero,
     _acceleration_jacobian,
     acceleration,
+    air_at,
     physics_acceleration,
     rk4_propagate,
 )
@@ -45,7 +46,7 @@ def glide_states(n, seed, alt_range_m=(15e3, 130e3)):
 def test_acceleration_jacobian_matches_central_differences(lifting):
     x = glide_states(400, seed=5 if lifting else 6)
     s = np.ascontiguousarray(x.T)
-    jac, sens = _acceleration_jacobian(s[0:3], s[3:6], Aero.of(s, lifting))
+    jac, sens = _acceleration_jacobian(s[0:3], s[3:6], Aero.of(s, lifting), air_at(s[0:3]))
     analytic = np.concatenate((jac, sens), axis=1).transpose(2, 0, 1)  # (N, 3, 6 + k)
     k = 3 if lifting else 1
     steps = np.array([0.3] * 3 + [1e-3] * 3 + [1e-6] * k)
@@ -62,7 +63,7 @@ def test_acceleration_jacobian_matches_central_differences(lifting):
 def test_jacobian_above_the_atmosphere_is_the_j2_gravity_gradient_and_the_frame():
     x = glide_states(50, seed=7, alt_range_m=(1.2e6, 1.5e6))
     s = np.ascontiguousarray(x.T)
-    jac, sens = _acceleration_jacobian(s[0:3], s[3:6], Aero.of(s, True))
+    jac, sens = _acceleration_jacobian(s[0:3], s[3:6], Aero.of(s, True), air_at(s[0:3]))
     assert np.abs(sens).max() < 1e-30  # the table's air at 1,200 km: 1e-40 of sea level
     grad = central(lambda r: gravity_j2_ecef(r), x[:, 0:3], [1.0] * 3)
     w = 7.2921150e-5

@@ -70,8 +70,12 @@ class Aero:
         return cls(inv_beta, s[7].copy(), np.cos(s[8]), np.sin(s[8]))
 
 
-def acceleration(r: np.ndarray, v: np.ndarray, aero: Aero) -> np.ndarray:
+def acceleration(
+    r: np.ndarray, v: np.ndarray, aero: Aero, rho: np.ndarray | None = None
+) -> np.ndarray:
     """ECEF acceleration (3, N) of positions ``r`` (3, N) and velocities ``v`` (3, N).
+
+    ``rho``: the density at ``r`` (kg/m^3, :func:`air_at`) when the caller has it.
 
     J2 gravity, Coriolis and centrifugal terms, drag ``-q / beta`` along the velocity
     and, when ``aero`` has a lift-to-drag ratio, lift ``(L/D) q / beta`` perpendicular to
@@ -87,7 +91,8 @@ def acceleration(r: np.ndarray, v: np.ndarray, aero: Aero) -> np.ndarray:
     w = OMEGA_EARTH_RAD_S
     ax += w * w * x + 2.0 * w * vy
     ay += w * w * y - 2.0 * w * vx
-    rho = density_fast(approx_altitude_m(r.T))
+    if rho is None:
+        rho = density_fast(approx_altitude_m(r.T))
     speed2 = vx * vx + vy * vy + vz * vz
     speed = np.maximum(np.sqrt(speed2), 1e-9)
     q_over_beta = 0.5 * rho * speed2 * aero.inv_beta  # drag acceleration, m/s^2
@@ -127,8 +132,14 @@ def physics_acceleration(x: np.ndarray, lifting: bool) -> np.ndarray:
     return acceleration(s[0:3], s[3:6], Aero.of(s, lifting)).T
 
 
+def air_at(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Density (kg/m^3) and ``d ln(rho) / dh`` (1/m) at positions ``r`` (3, N), for
+    :func:`acceleration` and :func:`_acceleration_jacobian` at the same stage."""
+    return density_log_slope_fast(approx_altitude_m(r.T))
+
+
 def _acceleration_jacobian(
-    r: np.ndarray, v: np.ndarray, aero: Aero
+    r: np.ndarray, v: np.ndarray, aero: Aero, air: tuple[np.ndarray, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Partial derivatives of :func:`acceleration`: ``[da/dr, da/dv]`` (3, 6, N) and the
     sensitivity to the aerodynamic states ``da/dp`` (3, k, N): k = 1 (ln beta) without
@@ -147,6 +158,7 @@ def _acceleration_jacobian(
     :func:`hyperdef.core.dynamics.approx_altitude_m`, ``|r| - R_e(c2)`` with ``R_e = a
     sqrt((1 - e^2) / (1 - e^2 c2))`` and ``c2 = (x^2 + y^2) / |r|^2``. The speed's floor
     (1e-9 m/s) and the flight-path angle's clip at the vertical are held constant.
+    ``air``: :func:`air_at` of ``r``.
     """
     n_tracks = r.shape[1]
     x, y, z = r
@@ -156,11 +168,11 @@ def _acceleration_jacobian(
     inv_r2 = 1.0 / r2
     r_norm = np.sqrt(r2)
     inv_r = 1.0 / r_norm
-    # height |r| - R_e and its gradient (inv_r - k z^2) r + k z |r|^2 e_z
+    # gradient of the height |r| - R_e: (inv_r - k z^2) r + k z |r|^2 e_z
     denom = 1.0 - WGS84_E2 * (rho2 * inv_r2)
     radius = WGS84_A_M * np.sqrt((1.0 - WGS84_E2) / denom)
     k_h = radius * WGS84_E2 / denom * (inv_r2 * inv_r2)
-    rho, log_slope = density_log_slope_fast(r_norm - radius)
+    rho, log_slope = air
     # gravity
     gm_r3 = GM_EARTH_M3_S2 * inv_r2 * inv_r
     q = _J2_FACTOR_M2 * gm_r3 * inv_r2
@@ -294,10 +306,10 @@ def rk4_propagate(
         for i in range(6):
             phi[i, i] = 1.0
 
-        def slope(phi_stage, r_stage, v_stage, identity=False):
+        def slope(phi_stage, r_stage, v_stage, air_stage, identity=False):
             """d/dt of the tangent at a stage: (Phi_v, A Phi + da/dp); ``identity``: Phi
             is still the initial ``[I 0]`` (the first stage), so ``A Phi`` is ``[A 0]``."""
-            jac, sens = _acceleration_jacobian(r_stage, v_stage, aero)
+            jac, sens = _acceleration_jacobian(r_stage, v_stage, aero, air_stage)
             k = np.empty_like(phi_stage)
             k[0:3] = phi_stage[3:6]
             if identity:
@@ -308,22 +320,29 @@ def rk4_propagate(
             k[3:6, 6 : 6 + sens.shape[1]] += sens
             return k
 
+    # with the Jacobian, each stage's density lookup (and its slope) serves both the
+    # acceleration and its derivatives; without it the acceleration looks up the density
+    stage_air = air_at if jacobian else (lambda _r: (None, None))
     for step in range(int(np.max(n_sub, initial=1.0))):
         h = np.where(step < n_sub, h_track, 0.0)
         half = 0.5 * h
-        a1 = acceleration(r, v, aero)
+        air1 = stage_air(r)
+        a1 = acceleration(r, v, aero, air1[0])
         r2, v2 = r + half * v, v + half * a1
-        a2 = acceleration(r2, v2, aero)
+        air2 = stage_air(r2)
+        a2 = acceleration(r2, v2, aero, air2[0])
         r3, v3 = r + half * v2, v + half * a2
-        a3 = acceleration(r3, v3, aero)
+        air3 = stage_air(r3)
+        a3 = acceleration(r3, v3, aero, air3[0])
         r4, v4 = r + h * v3, v + h * a3
-        a4 = acceleration(r4, v4, aero)
+        air4 = stage_air(r4)
+        a4 = acceleration(r4, v4, aero, air4[0])
         sixth = h / 6.0
         if jacobian:
-            k1 = slope(phi, r, v, identity=step == 0)
-            k2 = slope(phi + half * k1, r2, v2)
-            k3 = slope(phi + half * k2, r3, v3)
-            k4 = slope(phi + h * k3, r4, v4)
+            k1 = slope(phi, r, v, air1, identity=step == 0)
+            k2 = slope(phi + half * k1, r2, v2, air2)
+            k3 = slope(phi + half * k2, r3, v3, air3)
+            k4 = slope(phi + h * k3, r4, v4, air4)
             k2 += k3
             k2 *= 2.0
             k2 += k1
